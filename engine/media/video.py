@@ -1,0 +1,365 @@
+"""Video encode and decode through PyAV.
+
+:class:`VideoWriter` streams RGB frames to H.264/MP4 or ProRes/MOV, interleaving the
+shot's audio as frames arrive, stamps a start timecode, and appears at its final path
+only when closed cleanly (temp file in the same folder, fsync, rename). A crash or a
+cancel leaves no half-written take behind.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import av
+import numpy as np
+
+from engine.media.audio import DELIVERY_RATE, AudioClip, _layout_name
+from engine.media.errors import MediaError
+from engine.timebase import fps_fraction, frames_to_timecode, is_drop_frame
+
+
+@dataclass(frozen=True)
+class VideoCodec:
+    """An encoding preset: container, video codec/pixel format/options, audio codec."""
+
+    name: str
+    container: str
+    suffix: str
+    codec: str
+    pix_fmt: str
+    options: dict[str, str] = field(default_factory=dict)
+    audio_codec: str = "aac"
+    profile: str | None = None
+    alpha: bool = False
+
+
+CODECS: dict[str, VideoCodec] = {
+    "h264": VideoCodec(
+        "h264", "mp4", ".mp4", "libx264", "yuv420p",
+        {"crf": "18", "preset": "veryfast", "profile": "high"}, "aac", "high",
+    ),
+    "h264_draft": VideoCodec(
+        "h264_draft", "mp4", ".mp4", "libx264", "yuv420p",
+        {"crf": "23", "preset": "ultrafast", "tune": "zerolatency"}, "aac",
+    ),
+    "prores422hq": VideoCodec(
+        "prores422hq", "mov", ".mov", "prores_ks", "yuv422p10le",
+        {"profile": "3", "vendor": "apl0"}, "pcm_s24le",
+    ),
+    "prores422lt": VideoCodec(
+        "prores422lt", "mov", ".mov", "prores_ks", "yuv422p10le",
+        {"profile": "1", "vendor": "apl0"}, "pcm_s24le",
+    ),
+    "prores4444": VideoCodec(
+        "prores4444", "mov", ".mov", "prores_ks", "yuva444p10le",
+        {"profile": "4", "vendor": "apl0", "alpha_bits": "16"}, "pcm_s24le", alpha=True,
+    ),
+}
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+class VideoWriter:
+    """Stream frames (H×W×3 RGB or H×W×4 RGBA uint8) into a movie written atomically.
+
+    Use as a context manager; an exception inside the block discards the partial file.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        fps: float,
+        width: int,
+        height: int,
+        codec: str = "h264",
+        audio: AudioClip | None = None,
+        start_timecode: str | None = "01:00:00:00",
+        overwrite: bool = False,
+        metadata: dict[str, str] | None = None,
+        reel: str | None = None,
+    ) -> None:
+        if codec not in CODECS:
+            raise ValueError(f"unknown codec {codec!r}; choose one of {', '.join(CODECS)}")
+        self.preset = CODECS[codec]
+        self.path = Path(path)
+        self.fps = fps
+        self.rate = fps_fraction(fps)
+        self.width, self.height = int(width), int(height)
+        if self.width % 2 or self.height % 2:
+            raise ValueError(f"frame size {width}x{height} must be even")
+        if self.path.exists() and not overwrite:
+            raise MediaError(self.path, "file already exists", "choose another name or allow overwrite")
+        if not self.path.parent.is_dir():
+            raise MediaError(self.path.parent, "output folder does not exist")
+        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.stem}.", suffix=".partial" + self.path.suffix, dir=self.path.parent)
+        os.close(fd)
+        self._tmp = Path(tmp)
+        self.frames_written = 0
+        self._audio_samples_written = 0
+        self._closed = False
+        self._audio: AudioClip | None = None
+        try:
+            self._container = av.open(str(self._tmp), mode="w", format=self.preset.container)
+            self._setup_streams(audio, start_timecode, metadata or {}, reel)
+        except Exception:
+            self._discard()
+            raise
+
+    # ---------------------------------------------------------------- set up
+    def _setup_streams(self, audio: AudioClip | None, timecode: str | None, metadata: dict[str, str], reel: str | None) -> None:
+        preset = self.preset
+        c = self._container
+        if preset.container == "mp4":
+            c.options["movflags"] = "+faststart"
+        if timecode:
+            if is_drop_frame(self.fps) and timecode.count(":") == 3:
+                timecode = timecode[:8] + ";" + timecode[9:]
+            c.metadata["timecode"] = timecode
+        for key, value in metadata.items():
+            c.metadata[key] = value
+        v = c.add_stream(preset.codec, rate=self.rate)
+        v.width, v.height = self.width, self.height
+        v.pix_fmt = preset.pix_fmt
+        self._frame_time_base = Fraction(1) / self.rate
+        v.options = dict(preset.options)
+        if timecode:
+            v.metadata["timecode"] = timecode
+        if reel:
+            v.metadata["reel_name"] = reel
+        self._video = v
+        self._audio_stream = None
+        if audio is not None:
+            clip = audio.resample(DELIVERY_RATE).as_channels(min(2, audio.channels))
+            self._audio = clip
+            a = c.add_stream(preset.audio_codec, rate=DELIVERY_RATE, layout=_layout_name(clip.channels))
+            if preset.audio_codec == "aac":
+                a.bit_rate = 192_000
+            self._audio_stream = a
+
+    # ----------------------------------------------------------------- write
+    def write(self, frame: np.ndarray) -> None:
+        """Append one frame; audio up to this frame's end is interleaved after it."""
+        if self._closed:
+            raise RuntimeError("writer is closed")
+        arr = np.asarray(frame)
+        if arr.shape[0] != self.height or arr.shape[1] != self.width:
+            raise ValueError(f"frame is {arr.shape[1]}x{arr.shape[0]}, writer expects {self.width}x{self.height}")
+        if arr.dtype != np.uint8:
+            arr = np.clip(arr, 0, 255).astype(np.uint8)
+        fmt = "rgb24"
+        if arr.ndim == 3 and arr.shape[2] == 4:
+            fmt = "rgba" if self.preset.alpha else "rgba"
+            if not self.preset.alpha:
+                arr, fmt = arr[:, :, :3], "rgb24"
+        vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(arr), format=fmt)
+        vf.pts = self.frames_written
+        vf.time_base = self._frame_time_base
+        try:
+            for packet in self._video.encode(vf):
+                self._container.mux(packet)
+        except OSError as exc:
+            raise MediaError(self.path, f"cannot write video ({exc.strerror or exc})", "free disk space and render again") from exc
+        self.frames_written += 1
+        self._push_audio(self.frames_written)
+
+    def _push_audio(self, frames: int | None) -> None:
+        if self._audio is None or self._audio_stream is None:
+            return
+        clip = self._audio
+        if frames is None:
+            target = clip.num_samples
+        else:
+            target = min(clip.num_samples, int(round(frames / self.rate * DELIVERY_RATE)))
+        layout = _layout_name(clip.channels)
+        while self._audio_samples_written < target:
+            n = min(4096, target - self._audio_samples_written)
+            i = self._audio_samples_written
+            af = av.AudioFrame.from_ndarray(np.ascontiguousarray(clip.samples[:, i : i + n]), format="fltp", layout=layout)
+            af.sample_rate = DELIVERY_RATE
+            af.pts = i
+            af.time_base = Fraction(1, DELIVERY_RATE)
+            for packet in self._audio_stream.encode(af):
+                self._container.mux(packet)
+            self._audio_samples_written += n
+
+    # ----------------------------------------------------------------- close
+    def close(self) -> Path:
+        """Flush, fsync and move the finished file into place; returns its path."""
+        if self._closed:
+            return self.path
+        try:
+            if self._audio is not None:
+                # Audio exactly as long as the picture: pad or trim to the frame count.
+                duration = float(self.frames_written / self.rate)
+                self._audio = self._audio.fit_duration(duration)
+                self._push_audio(None)
+                for packet in self._audio_stream.encode(None):
+                    self._container.mux(packet)
+            for packet in self._video.encode(None):
+                self._container.mux(packet)
+            self._container.close()
+            with open(self._tmp, "rb+") as handle:
+                os.fsync(handle.fileno())
+            if self.path.exists():
+                os.replace(self._tmp, self.path)
+            else:
+                os.replace(self._tmp, self.path)
+            _fsync_dir(self.path.parent)
+        except OSError as exc:
+            self._discard()
+            raise MediaError(self.path, f"cannot finish writing ({exc.strerror or exc})", "free disk space and render again") from exc
+        except Exception:
+            self._discard()
+            raise
+        self._closed = True
+        return self.path
+
+    def abort(self) -> None:
+        """Drop the partial file; the final path is never touched."""
+        self._discard()
+
+    def _discard(self) -> None:
+        self._closed = True
+        try:
+            self._container.close()
+        except Exception:  # noqa: BLE001 - closing a broken container may fail
+            pass
+        try:
+            self._tmp.unlink(missing_ok=True)
+        except OSError:
+            pass
+
+    def __enter__(self) -> VideoWriter:
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+
+@dataclass
+class VideoInfo:
+    """What a decoded movie holds, as the tests and the exporter check it."""
+
+    path: str
+    codec: str
+    pix_fmt: str
+    profile: str | None
+    width: int
+    height: int
+    fps: Fraction
+    frame_count: int
+    duration: float
+    timecode: str | None
+    audio_codec: str | None = None
+    audio_rate: int | None = None
+    audio_channels: int | None = None
+    audio_duration: float | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+def probe_video(path: str | os.PathLike[str], count_frames: bool = True) -> VideoInfo:
+    """Read codec, format, rate, frame count (decoded when ``count_frames``) and timecode."""
+    p = Path(path)
+    if not p.is_file():
+        raise MediaError(p, "video file not found")
+    try:
+        container = av.open(str(p))
+    except (av.FFmpegError, OSError) as exc:
+        raise MediaError(p, f"not a readable video ({exc})") from exc
+    with container:
+        if not container.streams.video:
+            raise MediaError(p, "file has no video stream")
+        v = container.streams.video[0]
+        cc = v.codec_context
+        timecode = v.metadata.get("timecode") or container.metadata.get("timecode")
+        for s in container.streams:
+            timecode = timecode or s.metadata.get("timecode")
+        fps = Fraction(v.average_rate) if v.average_rate else Fraction(v.guessed_rate or 0)
+        a = container.streams.audio[0] if container.streams.audio else None
+        info = VideoInfo(
+            path=str(p), codec=cc.name, pix_fmt=cc.pix_fmt or "", profile=cc.profile,
+            width=cc.width, height=cc.height, fps=fps, frame_count=v.frames, duration=0.0,
+            timecode=timecode, metadata=dict(container.metadata),
+        )
+        if a is not None:
+            info.audio_codec = a.codec_context.name
+            info.audio_rate = a.codec_context.sample_rate
+            info.audio_channels = a.codec_context.channels
+            if a.duration is not None:
+                info.audio_duration = float(a.duration * a.time_base)
+        if count_frames or not info.frame_count:
+            n = 0
+            for _ in container.decode(v):
+                n += 1
+            info.frame_count = n
+        if v.duration is not None and v.time_base is not None:
+            info.duration = float(v.duration * v.time_base)
+        if fps:
+            info.duration = float(info.frame_count / fps)
+    return info
+
+
+def iter_frames(path: str | os.PathLike[str], start: int = 0, count: int | None = None) -> Iterator[np.ndarray]:
+    """Yield RGB frames of ``path`` from frame ``start`` on (``count`` at most)."""
+    p = Path(path)
+    try:
+        container = av.open(str(p))
+    except (av.FFmpegError, OSError) as exc:
+        raise MediaError(p, f"not a readable video ({exc})") from exc
+    with container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        emitted = 0
+        for i, frame in enumerate(container.decode(stream)):
+            if i < start:
+                continue
+            if count is not None and emitted >= count:
+                break
+            yield frame.to_ndarray(format="rgb24")
+            emitted += 1
+
+
+def read_frames(path: str | os.PathLike[str], start: int = 0, count: int | None = None) -> list[np.ndarray]:
+    return list(iter_frames(path, start, count))
+
+
+def read_frame_at(path: str | os.PathLike[str], index: int) -> np.ndarray | None:
+    """One frame by index (seeks to the nearest keyframe first); None past the end."""
+    p = Path(path)
+    with av.open(str(p)) as container:
+        stream = container.streams.video[0]
+        rate = stream.average_rate or stream.guessed_rate
+        tb = stream.time_base
+        if rate and tb and index > 0:
+            target_pts = int(Fraction(index) / Fraction(rate) / tb)
+            container.seek(target_pts, stream=stream, backward=True, any_frame=False)
+        last = None
+        for frame in container.decode(stream):
+            if frame.pts is None or rate is None:
+                last = frame
+                break
+            fi = int(round(float(frame.pts * tb * Fraction(rate))))
+            last = frame
+            if fi >= index:
+                break
+        return None if last is None else last.to_ndarray(format="rgb24")
