@@ -167,7 +167,10 @@ def load_audio(
         out_channels = int(channels or src_channels)
         if rate <= 0:
             raise MediaError(p, "audio stream has no sample rate")
-        resampler = av.AudioResampler(format="fltp", layout=_layout_name(out_channels), rate=rate)
+        # Resample in the file's own layout and mix channels ourselves: FFmpeg's stereo→mono
+        # matrix adds +3 dB, but dialogue levels must not change with the channel count.
+        src_layout = stream.codec_context.layout.name if stream.codec_context.layout else _layout_name(src_channels)
+        resampler = av.AudioResampler(format="fltp", layout=src_layout, rate=rate)
         if start > 1.0:
             try:
                 container.seek(int(max(0.0, start - 0.5) * av.time_base), any_frame=False)
@@ -180,20 +183,20 @@ def load_audio(
                 if first_time is None:
                     first_time = float(frame.time) if frame.time is not None else 0.0
                 for out in resampler.resample(frame):
-                    chunks.append(out.to_ndarray().reshape(out_channels, -1))
+                    chunks.append(out.to_ndarray().reshape(src_channels, -1))
                     total += out.samples
                 if end is not None and first_time + total / rate > end + 0.1:
                     break
             for out in resampler.resample(None):
-                chunks.append(out.to_ndarray().reshape(out_channels, -1))
+                chunks.append(out.to_ndarray().reshape(src_channels, -1))
         except av.FFmpegError as exc:
             if not chunks:
                 raise MediaError(p, f"audio cannot be decoded ({exc})", "re-export it as WAV") from exc
-    samples = np.concatenate(chunks, axis=1) if chunks else np.zeros((out_channels, 0), np.float32)
+    samples = np.concatenate(chunks, axis=1) if chunks else np.zeros((src_channels, 0), np.float32)
     if samples.shape[1] == 0:
         raise MediaError(p, "audio stream holds no samples", "record or export the line again")
     offset = first_time or 0.0
-    clip = AudioClip(samples.astype(np.float32, copy=False), rate)
+    clip = AudioClip(samples.astype(np.float32, copy=False), rate).as_channels(out_channels)
     return clip.slice(max(0.0, start - offset), None if end is None else end - offset)
 
 
@@ -226,10 +229,10 @@ def write_audio(path: str | os.PathLike[str], clip: AudioClip, codec: str | None
     p = Path(path)
     suffix = p.suffix.lower()
     if codec is None:
-        codec = {".wav": "pcm_s16le", ".flac": "flac", ".m4a": "aac", ".mp3": "libmp3lame", ".ogg": "libvorbis"}.get(
+        codec = {".wav": "pcm_s16le", ".flac": "flac", ".m4a": "aac", ".mp3": "libmp3lame", ".ogg": "libopus", ".opus": "libopus"}.get(
             suffix, "pcm_s16le"
         )
-    fmt = {".m4a": "mp4", ".ogg": "ogg"}.get(suffix)
+    fmt = {".m4a": "mp4", ".ogg": "ogg", ".opus": "ogg"}.get(suffix)
     layout = _layout_name(clip.channels)
     with av.open(str(p), mode="w", format=fmt) as container:
         stream = container.add_stream(codec, rate=clip.sample_rate, layout=layout)

@@ -21,7 +21,7 @@ import numpy as np
 
 from engine.media.audio import DELIVERY_RATE, AudioClip, _layout_name
 from engine.media.errors import MediaError
-from engine.timebase import fps_fraction, frames_to_timecode, is_drop_frame
+from engine.timebase import fps_fraction, is_drop_frame
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,432 @@
+"""Reversible edits of a Project. Pure Python; the UI wraps each in a QUndoCommand.
+
+Every change to a document goes through an :class:`Edit`, so undo/redo works the same
+from the studio, the CLI and the tests. ``apply`` then ``revert`` restores the project
+exactly (checked by the tests with dataclass equality).
+"""
+
+from __future__ import annotations
+
+import copy
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.timebase import frames_to_seconds
+from soul_studio.project.model import Character, Marker, Project, Shot, Take, TimelineEntry
+
+
+class Edit(ABC):
+    """One undoable change. ``text`` is what the Edit menu shows."""
+
+    text: str = "Edit"
+
+    @abstractmethod
+    def apply(self, project: Project) -> None: ...
+
+    @abstractmethod
+    def revert(self, project: Project) -> None: ...
+
+    def merge_key(self) -> tuple[Any, ...] | None:
+        """Edits with equal non-None keys in a row merge into one undo step (typing)."""
+        return None
+
+    def merge(self, other: Edit) -> bool:
+        return False
+
+
+@dataclass
+class SetShotFields(Edit):
+    """Change fields of one shot (text, prompt, seed, audio in/out, character, …)."""
+
+    shot_id: str
+    changes: dict[str, Any]
+    text: str = "Edit Shot"
+    _old: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def apply(self, project: Project) -> None:
+        shot = project.shots[self.shot_id]
+        if not self._old:
+            self._old = {k: copy.deepcopy(getattr(shot, k)) for k in self.changes}
+        for key, value in self.changes.items():
+            if not hasattr(shot, key):
+                raise AttributeError(f"shot has no field {key!r}")
+            setattr(shot, key, copy.deepcopy(value))
+        project.notify("shot", shot)
+
+    def revert(self, project: Project) -> None:
+        shot = project.shots[self.shot_id]
+        for key, value in self._old.items():
+            setattr(shot, key, copy.deepcopy(value))
+        project.notify("shot", shot)
+
+    def merge_key(self) -> tuple[Any, ...] | None:
+        if set(self.changes) <= {"text", "prompt", "notes", "name"}:
+            return ("shot-text", self.shot_id, tuple(sorted(self.changes)))
+        return None
+
+    def merge(self, other: Edit) -> bool:
+        if isinstance(other, SetShotFields) and other.merge_key() == self.merge_key() and self.merge_key():
+            self.changes.update(other.changes)
+            return True
+        return False
+
+
+@dataclass
+class SetCharacterFields(Edit):
+    character_id: str
+    changes: dict[str, Any]
+    text: str = "Edit Character"
+    _old: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def apply(self, project: Project) -> None:
+        c = project.character(self.character_id)
+        if c is None:
+            raise KeyError(self.character_id)
+        if not self._old:
+            self._old = {k: copy.deepcopy(getattr(c, k)) for k in self.changes}
+        for key, value in self.changes.items():
+            setattr(c, key, copy.deepcopy(value))
+        project.notify("character", c)
+
+    def revert(self, project: Project) -> None:
+        c = project.character(self.character_id)
+        assert c is not None
+        for key, value in self._old.items():
+            setattr(c, key, copy.deepcopy(value))
+        project.notify("character", c)
+
+
+@dataclass
+class SetProjectFields(Edit):
+    """Change project-level fields (name, fps, resolution) or settings (``settings.x``)."""
+
+    changes: dict[str, Any]
+    text: str = "Project Settings"
+    _old: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def _target(self, project: Project, key: str) -> tuple[Any, str]:
+        if key.startswith("settings."):
+            return project.settings, key.split(".", 1)[1]
+        return project, key
+
+    def apply(self, project: Project) -> None:
+        if not self._old:
+            for key in self.changes:
+                obj, name = self._target(project, key)
+                self._old[key] = copy.deepcopy(getattr(obj, name))
+        for key, value in self.changes.items():
+            obj, name = self._target(project, key)
+            setattr(obj, name, value)
+        project.notify("project", project)
+
+    def revert(self, project: Project) -> None:
+        for key, value in self._old.items():
+            obj, name = self._target(project, key)
+            setattr(obj, name, value)
+        project.notify("project", project)
+
+
+@dataclass
+class AddCharacter(Edit):
+    character: Character
+    index: int | None = None
+    text: str = "Add Character"
+
+    def apply(self, project: Project) -> None:
+        i = len(project.characters) if self.index is None else self.index
+        project.characters.insert(i, self.character)
+        project.notify("cast", self.character)
+
+    def revert(self, project: Project) -> None:
+        project.characters.remove(self.character)
+        project.notify("cast", self.character)
+
+
+@dataclass
+class RemoveCharacter(Edit):
+    """Remove a character; their shots keep their lines but lose the assignment."""
+
+    character_id: str
+    text: str = "Remove Character"
+    _state: tuple[int, Character, list[str]] | None = None
+
+    def apply(self, project: Project) -> None:
+        c = project.character(self.character_id)
+        if c is None:
+            raise KeyError(self.character_id)
+        index = project.characters.index(c)
+        affected = [s.id for s in project.shots.values() if s.character_id == c.id]
+        self._state = (index, c, affected)
+        project.characters.remove(c)
+        for sid in affected:
+            project.shots[sid].character_id = None
+        project.notify("cast", c)
+
+    def revert(self, project: Project) -> None:
+        assert self._state is not None
+        index, c, affected = self._state
+        project.characters.insert(index, c)
+        for sid in affected:
+            project.shots[sid].character_id = c.id
+        project.notify("cast", c)
+
+
+@dataclass
+class AddShot(Edit):
+    """Add a shot to the project and put it on the timeline at ``index`` (end when None)."""
+
+    shot: Shot
+    index: int | None = None
+    gap_before: int = 0
+    text: str = "Add Shot"
+
+    def apply(self, project: Project) -> None:
+        project.shots[self.shot.id] = self.shot
+        i = len(project.timeline.entries) if self.index is None else self.index
+        project.timeline.entries.insert(i, TimelineEntry(self.shot.id, self.gap_before))
+        project.notify("timeline", self.shot)
+
+    def revert(self, project: Project) -> None:
+        i = project.timeline.index_of(self.shot.id)
+        del project.timeline.entries[i]
+        del project.shots[self.shot.id]
+        project.notify("timeline", self.shot)
+
+
+@dataclass
+class RemoveShots(Edit):
+    """Delete shots. ``ripple`` closes the hole; otherwise their length becomes a gap."""
+
+    shot_ids: list[str]
+    ripple: bool = True
+    text: str = "Delete Shots"
+    _saved: list[tuple[int, TimelineEntry, Shot]] = field(default_factory=list, repr=False)
+    _gaps: dict[int, int] = field(default_factory=dict, repr=False)
+    _order: list[TimelineEntry] = field(default_factory=list, repr=False)
+
+    def apply(self, project: Project) -> None:
+        entries = project.timeline.entries
+        self._order = [copy.copy(e) for e in entries]
+        self._saved = []
+        keep: list[TimelineEntry] = []
+        carry = 0
+        for i, entry in enumerate(entries):
+            if entry.shot_id in self.shot_ids:
+                shot = project.shots[entry.shot_id]
+                self._saved.append((i, entry, shot))
+                if not self.ripple:
+                    carry += entry.gap_before + shot.frames(project.fps)
+                continue
+            if carry:
+                entry = TimelineEntry(entry.shot_id, entry.gap_before + carry)
+                carry = 0
+            keep.append(entry)
+        project.timeline.entries[:] = keep
+        for _, _, shot in self._saved:
+            del project.shots[shot.id]
+        project.notify("timeline", None)
+
+    def revert(self, project: Project) -> None:
+        for _, _, shot in self._saved:
+            project.shots[shot.id] = shot
+        project.timeline.entries[:] = [copy.copy(e) for e in self._order]
+        project.notify("timeline", None)
+
+
+@dataclass
+class MoveShot(Edit):
+    """Reorder: move a shot to position ``new_index`` on the track."""
+
+    shot_id: str
+    new_index: int
+    text: str = "Move Shot"
+    _old_index: int = -1
+
+    def apply(self, project: Project) -> None:
+        entries = project.timeline.entries
+        self._old_index = project.timeline.index_of(self.shot_id)
+        entry = entries.pop(self._old_index)
+        entries.insert(max(0, min(self.new_index, len(entries))), entry)
+        project.notify("timeline", project.shots[self.shot_id])
+
+    def revert(self, project: Project) -> None:
+        entries = project.timeline.entries
+        entry = entries.pop(project.timeline.index_of(self.shot_id))
+        entries.insert(self._old_index, entry)
+        project.notify("timeline", project.shots[self.shot_id])
+
+
+@dataclass
+class SetGap(Edit):
+    shot_id: str
+    gap_frames: int
+    text: str = "Change Gap"
+    _old: int = 0
+
+    def apply(self, project: Project) -> None:
+        entry = project.timeline.entries[project.timeline.index_of(self.shot_id)]
+        self._old = entry.gap_before
+        entry.gap_before = max(0, int(self.gap_frames))
+        project.notify("timeline", None)
+
+    def revert(self, project: Project) -> None:
+        entry = project.timeline.entries[project.timeline.index_of(self.shot_id)]
+        entry.gap_before = self._old
+        project.notify("timeline", None)
+
+
+def trim_shot(project: Project, shot_id: str, head_frames: int = 0, tail_frames: int = 0) -> SetShotFields:
+    """Edit that trims a shot's dialogue range: positive frames shorten, negative extend.
+
+    Trimming edits the audio in/out points (clamped to the recording), or the hold
+    duration of a silent shot.
+    """
+    shot = project.shots[shot_id]
+    head = frames_to_seconds(head_frames, project.fps) if head_frames else 0.0
+    tail = frames_to_seconds(tail_frames, project.fps) if tail_frames else 0.0
+    min_len = frames_to_seconds(1, project.fps)
+    if shot.audio:
+        length = shot.audio_length if shot.audio_length is not None else (shot.audio_out or shot.duration)
+        out = shot.audio_out if shot.audio_out is not None else length
+        new_in = min(max(0.0, shot.audio_in + head), out - min_len)
+        new_out = max(min(length, out - tail), new_in + min_len)
+        return SetShotFields(shot_id, {"audio_in": round(new_in, 6), "audio_out": round(new_out, 6)}, text="Trim Shot")
+    hold = max(min_len, shot.hold_seconds - head - tail)
+    return SetShotFields(shot_id, {"hold_seconds": round(hold, 6)}, text="Trim Shot")
+
+
+@dataclass
+class SplitShot(Edit):
+    """Split a shot at ``frame`` (timeline frame): the tail becomes a new shot.
+
+    The dialogue range is divided; takes stay with the head (the tail has none yet).
+    """
+
+    shot_id: str
+    frame: int
+    new_shot_id: str = ""
+    text: str = "Split Shot"
+    _old: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def apply(self, project: Project) -> None:
+        placement = next((p for p in project.placements() if p.shot.id == self.shot_id), None)
+        if placement is None or not placement.start < self.frame < placement.end:
+            raise ValueError("the split point must fall inside the shot")
+        shot = placement.shot
+        offset = frames_to_seconds(self.frame - placement.start, project.fps)
+        self._old = {"audio_out": shot.audio_out, "hold_seconds": shot.hold_seconds}
+        tail = copy.deepcopy(shot)
+        tail.takes = []
+        tail.id = self.new_shot_id or tail.id + "b"
+        self.new_shot_id = tail.id
+        tail.name = (shot.name or "Shot") + " (split)"
+        if shot.audio:
+            cut = shot.audio_in + offset
+            tail.audio_in = cut
+            shot.audio_out = cut
+        else:
+            tail.hold_seconds = shot.hold_seconds - offset
+            shot.hold_seconds = offset
+        project.shots[tail.id] = tail
+        project.timeline.entries.insert(placement.index + 1, TimelineEntry(tail.id, 0))
+        project.notify("timeline", shot)
+
+    def revert(self, project: Project) -> None:
+        shot = project.shots[self.shot_id]
+        shot.audio_out = self._old["audio_out"]
+        shot.hold_seconds = self._old["hold_seconds"]
+        del project.timeline.entries[project.timeline.index_of(self.new_shot_id)]
+        del project.shots[self.new_shot_id]
+        project.notify("timeline", shot)
+
+
+@dataclass
+class AddMarker(Edit):
+    marker: Marker
+    text: str = "Add Marker"
+
+    def apply(self, project: Project) -> None:
+        project.timeline.markers.append(self.marker)
+        project.timeline.markers.sort(key=lambda m: m.frame)
+        project.notify("markers", self.marker)
+
+    def revert(self, project: Project) -> None:
+        project.timeline.markers.remove(self.marker)
+        project.notify("markers", self.marker)
+
+
+@dataclass
+class RemoveMarker(Edit):
+    marker_id: str
+    text: str = "Remove Marker"
+    _marker: Marker | None = None
+
+    def apply(self, project: Project) -> None:
+        self._marker = next(m for m in project.timeline.markers if m.id == self.marker_id)
+        project.timeline.markers.remove(self._marker)
+        project.notify("markers", self._marker)
+
+    def revert(self, project: Project) -> None:
+        assert self._marker is not None
+        project.timeline.markers.append(self._marker)
+        project.timeline.markers.sort(key=lambda m: m.frame)
+        project.notify("markers", self._marker)
+
+
+@dataclass
+class AddTake(Edit):
+    """Record a finished take on its shot (renders are undoable bookkeeping, files stay)."""
+
+    shot_id: str
+    take: Take
+    text: str = "Add Take"
+
+    def apply(self, project: Project) -> None:
+        project.shots[self.shot_id].takes.append(self.take)
+        project.notify("takes", project.shots[self.shot_id])
+
+    def revert(self, project: Project) -> None:
+        project.shots[self.shot_id].takes.remove(self.take)
+        project.notify("takes", project.shots[self.shot_id])
+
+
+class EditHistory:
+    """Undo/redo stack for code without Qt (CLI, tests); the UI uses QUndoStack instead."""
+
+    def __init__(self, project: Project) -> None:
+        self.project = project
+        self._done: list[Edit] = []
+        self._undone: list[Edit] = []
+        self.clean_index = 0
+
+    def push(self, edit: Edit) -> None:
+        edit.apply(self.project)
+        if self._done and self._done[-1].merge(edit):
+            pass
+        else:
+            self._done.append(edit)
+        self._undone.clear()
+
+    def undo(self) -> bool:
+        if not self._done:
+            return False
+        edit = self._done.pop()
+        edit.revert(self.project)
+        self._undone.append(edit)
+        return True
+
+    def redo(self) -> bool:
+        if not self._undone:
+            return False
+        edit = self._undone.pop()
+        edit.apply(self.project)
+        self._done.append(edit)
+        return True
+
+    @property
+    def dirty(self) -> bool:
+        return len(self._done) != self.clean_index
+
+    def mark_clean(self) -> None:
+        self.clean_index = len(self._done)

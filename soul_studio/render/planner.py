@@ -1,0 +1,168 @@
+"""Turn shots into engine jobs, and decide which takes are current or stale.
+
+A shot is snapshotted into a self-contained :class:`~engine.jobs.JobSpec` (absolute paths,
+the dialogue range, render size for the quality). Its content hash identifies the
+inputs: a take whose hash matches is reused instead of rendered again, and a take whose
+hash differs is *stale* — kept, shown as such, never deleted.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine.jobs import JobSpec, file_fingerprint
+from soul_studio.project.model import Project, Shot, Take
+
+# Resolution presets for the Soul backend; the sketch backend renders any size.
+SOUL_FINAL_SIZE = (1280, 704)
+SOUL_DRAFT_SIZE = (832, 480)
+
+
+class ShotNotRenderable(ValueError):
+    """A shot that lacks what a render needs; the message says what to add."""
+
+
+@dataclass
+class FingerprintCache:
+    """Content hashes of media files, recomputed only when size or mtime change."""
+
+    _cache: dict[str, tuple[int, int, str]] | None = None
+
+    def get(self, path: Path) -> str | None:
+        if self._cache is None:
+            self._cache = {}
+        try:
+            st = path.stat()
+        except OSError:
+            return None
+        key = str(path)
+        hit = self._cache.get(key)
+        if hit is not None and hit[0] == st.st_size and hit[1] == st.st_mtime_ns:
+            return hit[2]
+        digest = file_fingerprint(path)
+        self._cache[key] = (st.st_size, st.st_mtime_ns, digest)
+        return digest
+
+
+def _even(value: float) -> int:
+    return max(16, int(round(value / 2.0)) * 2)
+
+
+def render_size(project: Project, quality: str, backend: str) -> tuple[int, int]:
+    """Frame size for a render: project size for finals, scaled down for drafts."""
+    if backend == "soul":
+        portrait = project.height > project.width
+        w, h = SOUL_FINAL_SIZE if quality == "final" else SOUL_DRAFT_SIZE
+        return (h, w) if portrait else (w, h)
+    if quality == "final":
+        return project.width, project.height
+    scale = project.settings.draft_scale
+    return _even(project.width * scale), _even(project.height * scale)
+
+
+def take_filename(shot: Shot, quality: str, job_hash: str) -> str:
+    name = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in (shot.name or shot.id))[:40]
+    return f"{name}_{quality}_{job_hash[:10]}_{uuid.uuid4().hex[:6]}.mp4"
+
+
+def job_for_shot(
+    project: Project,
+    shot: Shot,
+    quality: str = "draft",
+    backend: str | None = None,
+    fingerprints: FingerprintCache | None = None,
+    output_path: str | None = None,
+) -> JobSpec:
+    """Snapshot ``shot`` into a JobSpec. Raises :class:`ShotNotRenderable` with a fix."""
+    if project.folder is None:
+        raise ShotNotRenderable("save the project first: takes are written into its takes/ folder")
+    character = project.character(shot.character_id)
+    if character is None:
+        raise ShotNotRenderable(f"shot {shot.name or shot.id} has no character; assign one in the Inspector")
+    portrait = project.resolve(character.portrait)
+    if portrait is None:
+        raise ShotNotRenderable(f"{character.name} has no portrait; drop one on them in the Cast panel")
+    if not portrait.exists():
+        raise ShotNotRenderable(f"portrait of {character.name} is missing: {portrait}")
+    audio = project.resolve(shot.audio)
+    if audio is not None and not audio.exists():
+        raise ShotNotRenderable(f"dialogue audio of {shot.name or shot.id} is missing: {audio}")
+    backend = backend or project.settings.default_backend
+    width, height = render_size(project, quality, backend)
+    prompt = shot.prompt or character.prompt
+    options: dict[str, object] = {}
+    if backend == "soul" and project.settings.model_folder:
+        options["model_folder"] = str(project.resolve(project.settings.model_folder))
+    prints: dict[str, str] = {}
+    cache = fingerprints or FingerprintCache()
+    for path in (portrait, audio):
+        if path is not None:
+            digest = cache.get(path)
+            if digest:
+                prints[str(path)] = digest
+    job = JobSpec(
+        shot_id=shot.id,
+        portrait_path=str(portrait),
+        duration=shot.duration,
+        fps=project.fps,
+        width=width,
+        height=height,
+        output_path=output_path or os.path.join(str(project.takes_folder), "pending.mp4"),
+        audio_path=str(audio) if audio is not None else None,
+        audio_in=shot.audio_in if audio is not None else 0.0,
+        audio_out=shot.audio_out if audio is not None else None,
+        text=shot.text,
+        prompt=prompt,
+        seed=shot.seed,
+        quality=quality,
+        backend=backend,
+        framing=shot.framing or character.framing,
+        mouth_box=character.mouth_box,
+        options=options,
+        media_fingerprints=prints,
+        priority=0 if quality == "draft" else 10,
+    )
+    job.validate()
+    if output_path is None:
+        takes = project.takes_folder
+        assert takes is not None
+        job = job.replace(output_path=str(takes / take_filename(shot, quality, job.content_hash())))
+    return job
+
+
+def current_hash(project: Project, shot: Shot, quality: str, backend: str | None = None,
+                 fingerprints: FingerprintCache | None = None) -> str | None:
+    """Content hash the shot would render with now; None when it is not renderable."""
+    try:
+        return job_for_shot(project, shot, quality, backend, fingerprints).content_hash()
+    except ShotNotRenderable:
+        return None
+
+
+def matching_take(project: Project, shot: Shot, quality: str, backend: str | None = None,
+                  fingerprints: FingerprintCache | None = None) -> Take | None:
+    """A finished take made from exactly the shot's current inputs, if any."""
+    wanted = current_hash(project, shot, quality, backend, fingerprints)
+    if wanted is None:
+        return None
+    for take in reversed(shot.takes):
+        if take.is_done and take.job_hash == wanted and take.quality == quality:
+            path = project.resolve(take.file)
+            if path is not None and path.exists():
+                return take
+    return None
+
+
+def shot_state(project: Project, shot: Shot, fingerprints: FingerprintCache | None = None) -> str:
+    """What the timeline badge shows: ``none``, ``draft``, ``final`` or ``stale``."""
+    take = shot.latest_take()
+    if take is None:
+        return "none"
+    backend = take.backend
+    wanted = current_hash(project, shot, take.quality, backend, fingerprints)
+    if wanted is not None and wanted != take.job_hash:
+        return "stale"
+    return take.quality
