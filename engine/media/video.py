@@ -109,6 +109,9 @@ class VideoWriter:
         if not self.path.parent.is_dir():
             raise MediaError(self.path.parent, "output folder does not exist")
         fd, tmp = tempfile.mkstemp(prefix=f".{self.path.stem}.", suffix=".partial" + self.path.suffix, dir=self.path.parent)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)  # mkstemp makes 0600; takes are shared like any movie
         os.close(fd)
         self._tmp = Path(tmp)
         self.frames_written = 0
@@ -154,10 +157,20 @@ class VideoWriter:
             self._audio_stream = a
 
     # ----------------------------------------------------------------- write
-    def write(self, frame: np.ndarray) -> None:
-        """Append one frame; audio up to this frame's end is interleaved after it."""
+    def write(self, frame: np.ndarray | av.VideoFrame) -> None:
+        """Append one frame; audio up to this frame's end is interleaved after it.
+
+        An ``av.VideoFrame`` of the writer's size (any pixel format) is encoded as it is,
+        which spares a decoded take the round trip through RGB.
+        """
         if self._closed:
             raise RuntimeError("writer is closed")
+        if isinstance(frame, av.VideoFrame):
+            if frame.width != self.width or frame.height != self.height:
+                raise ValueError(f"frame is {frame.width}x{frame.height}, writer expects {self.width}x{self.height}")
+            frame.pict_type = av.video.frame.PictureType.NONE
+            self._encode(frame)
+            return
         arr = np.asarray(frame)
         if arr.shape[0] != self.height or arr.shape[1] != self.width:
             raise ValueError(f"frame is {arr.shape[1]}x{arr.shape[0]}, writer expects {self.width}x{self.height}")
@@ -168,7 +181,9 @@ class VideoWriter:
             fmt = "rgba" if self.preset.alpha else "rgba"
             if not self.preset.alpha:
                 arr, fmt = arr[:, :, :3], "rgb24"
-        vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(arr), format=fmt)
+        self._encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(arr), format=fmt))
+
+    def _encode(self, vf: av.VideoFrame) -> None:
         vf.pts = self.frames_written
         vf.time_base = self._frame_time_base
         try:

@@ -33,6 +33,7 @@ def write_atomic(path: str | os.PathLike[str], data: bytes) -> None:
     target = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
+        os.fchmod(fd, _file_mode(target))
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
@@ -52,6 +53,16 @@ def write_atomic(path: str | os.PathLike[str], data: bytes) -> None:
             os.close(dir_fd)
     except OSError:
         pass
+
+
+def _file_mode(target: Path) -> int:
+    """Keep an existing file's permissions; new files get the usual 0666 minus umask."""
+    try:
+        return target.stat().st_mode & 0o777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 def autosave_path(path: str | os.PathLike[str]) -> Path:
