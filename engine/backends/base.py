@@ -11,8 +11,9 @@ from __future__ import annotations
 import threading
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol
 
 import numpy as np
 
@@ -73,11 +74,12 @@ class Progress:
 
     @property
     def fraction(self) -> float:
-        if self.frames_total:
-            return min(1.0, self.frames_done / self.frames_total)
+        """Overall completion: the further of frames written and sampling steps taken."""
+        by_frames = self.frames_done / self.frames_total if self.frames_total else 0.0
+        by_steps = 0.0
         if self.total:
-            return min(1.0, (self.chunk * self.total + self.step) / max(1, self.chunks * self.total))
-        return 0.0
+            by_steps = (self.chunk * self.total + self.step) / max(1, self.chunks * self.total)
+        return min(1.0, max(by_frames, by_steps))
 
 
 class FrameSink(Protocol):
