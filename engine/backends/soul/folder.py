@@ -1,0 +1,367 @@
+"""The soul model folder: its layout, and validation before anything heavy loads.
+
+A model folder is the diffusers layout of Wan2.2-TI2V-5B plus two soul components::
+
+    model_index.json
+    transformer/    config.json + diffusion_pytorch_model.safetensors (or sharded + .index.json)
+    vae/            config.json + diffusion_pytorch_model.safetensors
+    text_encoder/   config.json + model.safetensors (or sharded + .index.json)
+    tokenizer/      tokenizer_config.json + tokenizer.json (or spiece.model)
+    scheduler/      scheduler_config.json
+    audio_adapter/  config.json + diffusion_pytorch_model.safetensors
+    audio_encoder/  config.json + model.safetensors + preprocessor_config.json
+
+Validation reads only JSON and safetensors headers, builds each model on the ``meta``
+device to learn the expected tensor names and shapes, and names every problem with
+where the missing piece belongs. Pickled weights (.bin, .pt, .pth, .ckpt) are refused:
+loading them can run arbitrary code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import struct
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engine.backends.soul.errors import ModelFolderError
+
+PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
+FLOAT_DTYPES = {"F32": "float32", "F16": "float16", "BF16": "bfloat16"}
+MODEL_RATE = 16_000
+
+
+@dataclass(frozen=True)
+class ComponentSpec:
+    """Where one component lives and how it is built."""
+
+    name: str
+    library: str  # "diffusers", "transformers", "soul" or "files"
+    class_name: str
+    config: str
+    weights: str | None = None  # file stem; ".safetensors" or ".safetensors.index.json" follows
+    extra: tuple[str, ...] = ()
+    what: str = ""
+    model_type: str = ""  # transformers configs name their family, not always the class
+
+
+COMPONENTS: tuple[ComponentSpec, ...] = (
+    ComponentSpec("transformer", "diffusers", "WanTransformer3DModel", "config.json", "diffusion_pytorch_model",
+                  what="the Wan2.2-TI2V-5B diffusion transformer"),
+    ComponentSpec("vae", "diffusers", "AutoencoderKLWan", "config.json", "diffusion_pytorch_model",
+                  what="the Wan2.2 VAE (z_dim 48)"),
+    ComponentSpec("text_encoder", "transformers", "UMT5EncoderModel", "config.json", "model",
+                  what="the UMT5-XXL text encoder", model_type="umt5"),
+    ComponentSpec("tokenizer", "files", "T5Tokenizer", "tokenizer_config.json", what="the UMT5 tokenizer"),
+    ComponentSpec("scheduler", "files", "UniPCMultistepScheduler", "scheduler_config.json",
+                  what="the sampling scheduler config"),
+    ComponentSpec("audio_adapter", "soul", "SoulAudioAdapter", "config.json", "diffusion_pytorch_model",
+                  what="the Soul audio-injection layers"),
+    ComponentSpec("audio_encoder", "transformers", "Wav2Vec2Model", "config.json", "model",
+                  extra=("preprocessor_config.json",), what="the Wav2Vec2 audio encoder and its feature extractor",
+                  model_type="wav2vec2"),
+)
+SCHEDULERS = ("UniPCMultistepScheduler", "FlowMatchEulerDiscreteScheduler")
+
+
+@dataclass
+class ComponentReport:
+    """What validation learned about one component."""
+
+    name: str
+    class_name: str = ""
+    config: dict[str, Any] = field(default_factory=dict)
+    weight_files: list[str] = field(default_factory=list)
+    tensors: int = 0
+    parameters: int = 0
+    dtypes: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def dtype(self) -> str | None:
+        """The dtype holding most parameters, as a torch name."""
+        if not self.dtypes:
+            return None
+        return FLOAT_DTYPES.get(max(self.dtypes, key=self.dtypes.__getitem__))
+
+
+@dataclass
+class ValidationReport:
+    """Result of :func:`validate_model_folder`; ``ok`` when nothing blocks loading."""
+
+    folder: str
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    components: dict[str, ComponentReport] = field(default_factory=dict)
+    fingerprint: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def raise_for_errors(self) -> ValidationReport:
+        """Raise :class:`ModelFolderError` listing every problem, or return self."""
+        if self.errors:
+            lines = "\n".join(f"- {e}" for e in self.errors)
+            raise ModelFolderError(
+                f"soul model folder {self.folder} cannot be loaded:\n{lines}",
+                hint="fix the files listed above; the README describes the folder layout",
+                problems=self.errors,
+            )
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "folder": self.folder,
+            "ok": self.ok,
+            "errors": list(self.errors),
+            "warnings": list(self.warnings),
+            "fingerprint": self.fingerprint,
+            "components": {
+                n: {"class": c.class_name, "files": c.weight_files, "tensors": c.tensors,
+                    "parameters": c.parameters, "dtype": c.dtype}
+                for n, c in self.components.items()
+            },
+        }
+
+
+# ----------------------------------------------------------------- headers
+def read_safetensors_header(path: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
+    """Tensor name → {"dtype", "shape"} from a safetensors header, without reading tensors."""
+    p = Path(path)
+    with open(p, "rb") as handle:
+        raw = handle.read(8)
+        if len(raw) != 8:
+            raise ValueError("file is shorter than a safetensors header")
+        (length,) = struct.unpack("<Q", raw)
+        if length <= 0 or length > 100 * 1024 * 1024 or length + 8 > p.stat().st_size:
+            raise ValueError("header length is not plausible")
+        header = json.loads(handle.read(length))
+    header.pop("__metadata__", None)
+    return header
+
+
+def _weight_files(folder: Path, stem: str) -> tuple[list[Path], str | None]:
+    """The safetensors files of a component, or the reason none can be used."""
+    single = folder / f"{stem}.safetensors"
+    index = folder / f"{stem}.safetensors.index.json"
+    if single.is_file():
+        return [single], None
+    if index.is_file():
+        try:
+            weight_map = json.loads(index.read_text())["weight_map"]
+        except (OSError, ValueError, KeyError) as exc:
+            return [], f"{index} is not a readable shard index ({exc})"
+        shards = sorted({folder / name for name in weight_map.values()})
+        missing = [s.name for s in shards if not s.is_file()]
+        if missing:
+            return [], f"{folder.name}/ is missing shard(s) {', '.join(missing)} listed in {index.name}"
+        return shards, None
+    return [], None
+
+
+def _expected_state(spec: ComponentSpec, folder: Path, config: dict[str, Any]) -> tuple[dict[str, tuple], list[set[str]]]:
+    """Build the model on the meta device: name → shape, and groups of tied names."""
+    import torch
+
+    with torch.device("meta"):
+        if spec.library == "diffusers":
+            import diffusers
+
+            model = getattr(diffusers, spec.class_name).from_config(config)
+        elif spec.library == "soul":
+            from engine.backends.soul.adapter import SoulAudioAdapter
+
+            model = SoulAudioAdapter.from_config(config)
+        else:
+            import transformers
+
+            cls = getattr(transformers, spec.class_name)
+            model = cls(cls.config_class.from_pretrained(str(folder)))
+    shapes: dict[str, tuple] = {}
+    groups: dict[int, set[str]] = {}
+    for name, tensor in model.state_dict(keep_vars=True).items():
+        shapes[name] = tuple(tensor.shape)
+        groups.setdefault(id(tensor), set()).add(name)
+    return shapes, list(groups.values())
+
+
+def _check_weights(spec: ComponentSpec, folder: Path, report: ComponentReport, errors: list[str],
+                   warnings: list[str], check_shapes: bool) -> list[tuple[str, int, bytes]]:
+    files, problem = _weight_files(folder, spec.weights or "")
+    rel = f"{spec.name}/"
+    if problem:
+        errors.append(problem)
+        return []
+    if not files:
+        errors.append(
+            f"{rel}{spec.weights}.safetensors is missing: put the safetensors weights of {spec.what} there"
+        )
+        return []
+    found: dict[str, tuple] = {}
+    index_entries: list[tuple[str, int, bytes]] = []
+    for f in files:
+        try:
+            header = read_safetensors_header(f)
+        except (OSError, ValueError) as exc:
+            errors.append(f"{rel}{f.name} is not a valid safetensors file ({exc})")
+            continue
+        report.weight_files.append(f.name)
+        index_entries.append((f"{spec.name}/{f.name}", f.stat().st_size,
+                              json.dumps(header, sort_keys=True).encode()))
+        for name, info in header.items():
+            dtype = info.get("dtype", "?")
+            shape = tuple(info.get("shape", ()))
+            n = 1
+            for s in shape:
+                n *= int(s)
+            report.tensors += 1
+            report.parameters += n
+            report.dtypes[dtype] = report.dtypes.get(dtype, 0) + n
+            found[name] = shape
+    bad = sorted(d for d in report.dtypes if d not in FLOAT_DTYPES)
+    if bad:
+        errors.append(f"{rel} holds {', '.join(bad)} tensors; soul loads float32, float16 or bfloat16 weights only")
+    if check_shapes and found and spec.library != "files":
+        try:
+            expected, groups = _expected_state(spec, folder, report.config)
+        except Exception as exc:  # noqa: BLE001 - a config the class rejects is a folder problem
+            errors.append(f"{rel}{spec.config} does not describe a valid {spec.class_name} ({exc})")
+            return index_entries
+        ignore = ("norm_added_q",)
+        for group in groups:
+            if not group & found.keys():
+                name = sorted(group)[0]
+                if not name.endswith(ignore):
+                    errors.append(f"{rel} weights lack tensor {name} (shape {list(expected[name])}) that "
+                                  f"{spec.config} requires")
+        for name, shape in found.items():
+            if name not in expected:
+                if not name.endswith(ignore):
+                    warnings.append(f"{rel} holds unexpected tensor {name}; it will be ignored")
+            elif tuple(expected[name]) != shape:
+                errors.append(f"{rel} tensor {name} has shape {list(shape)} but {spec.config} implies "
+                              f"{list(expected[name])}")
+    return index_entries
+
+
+def _check_cross(report: ValidationReport) -> None:
+    """The components must agree with each other, not only with their own configs."""
+    c = {n: r.config for n, r in report.components.items()}
+    errs = report.errors
+
+    def need(cond: bool, message: str) -> None:
+        if not cond:
+            errs.append(message)
+
+    tr, vae, te = c.get("transformer"), c.get("vae"), c.get("text_encoder")
+    ad, ae, fe = c.get("audio_adapter"), c.get("audio_encoder"), report.components.get("audio_encoder")
+    if tr and vae:
+        need(tr.get("in_channels") == vae.get("z_dim"),
+             f"transformer in_channels {tr.get('in_channels')} != vae z_dim {vae.get('z_dim')}")
+    if tr and te:
+        need(tr.get("text_dim") == te.get("d_model"),
+             f"transformer text_dim {tr.get('text_dim')} != text_encoder d_model {te.get('d_model')}")
+    if tr and ad:
+        inner = int(tr.get("num_attention_heads", 0)) * int(tr.get("attention_head_dim", 0))
+        need(ad.get("model_dim") == inner, f"audio_adapter model_dim {ad.get('model_dim')} != transformer width {inner}")
+        need(ad.get("num_blocks") == tr.get("num_layers"),
+             f"audio_adapter num_blocks {ad.get('num_blocks')} != transformer num_layers {tr.get('num_layers')}")
+    if ad and ae:
+        need(ad.get("audio_dim") == ae.get("hidden_size"),
+             f"audio_adapter audio_dim {ad.get('audio_dim')} != audio_encoder hidden_size {ae.get('hidden_size')}")
+        need(ad.get("audio_layers") == ae.get("num_hidden_layers"),
+             f"audio_adapter audio_layers {ad.get('audio_layers')} != audio_encoder num_hidden_layers "
+             f"{ae.get('num_hidden_layers')}")
+    if fe is not None:
+        pre = fe.config.get("_preprocessor", {})
+        if pre:
+            need(pre.get("sampling_rate") == MODEL_RATE,
+                 f"audio_encoder/preprocessor_config.json sampling_rate {pre.get('sampling_rate')} must be {MODEL_RATE}")
+
+
+def find_pickles(folder: str | os.PathLike[str]) -> list[str]:
+    """Relative paths of pickle-format weight files anywhere in ``folder``."""
+    root = Path(folder)
+    found = []
+    for dirpath, _dirs, files in os.walk(root):
+        for name in files:
+            if name.lower().endswith(PICKLE_SUFFIXES):
+                found.append(str((Path(dirpath) / name).relative_to(root)))
+    return sorted(found)
+
+
+def validate_model_folder(path: str | os.PathLike[str], check_shapes: bool = True) -> ValidationReport:
+    """Check a soul model folder without loading weights; never raises for folder problems.
+
+    ``check_shapes`` builds each model on the meta device (a second or two at full size)
+    and compares every tensor name and shape with the safetensors headers.
+    """
+    root = Path(path).expanduser()
+    report = ValidationReport(folder=str(root))
+    if not root.is_dir():
+        report.errors.append(f"{root} is not a folder: choose the folder that holds model_index.json")
+        return report
+    pickles = find_pickles(root)
+    for rel in pickles:
+        report.errors.append(
+            f"{rel} is a pickle checkpoint, which soul refuses to load (it can run code): "
+            "convert it to .safetensors and remove the pickle"
+        )
+    digest = hashlib.sha256()
+    index = root / "model_index.json"
+    if not index.is_file():
+        report.errors.append("model_index.json is missing: this should be the root of the Wan2.2-TI2V-5B diffusers folder")
+    else:
+        digest.update(index.read_bytes())
+    for spec in COMPONENTS:
+        sub = root / spec.name
+        comp = ComponentReport(spec.name, spec.class_name)
+        report.components[spec.name] = comp
+        if not sub.is_dir():
+            report.errors.append(f"{spec.name}/ is missing: put {spec.what} there ({spec.config}"
+                                 + (f", {spec.weights}.safetensors" if spec.weights else "") + ")")
+            continue
+        cfg_path = sub / spec.config
+        if not cfg_path.is_file():
+            report.errors.append(f"{spec.name}/{spec.config} is missing: it describes {spec.what}")
+            continue
+        try:
+            comp.config = json.loads(cfg_path.read_text())
+        except (OSError, ValueError) as exc:
+            report.errors.append(f"{spec.name}/{spec.config} is not valid JSON ({exc})")
+            continue
+        digest.update(spec.name.encode() + cfg_path.read_bytes())
+        comp.class_name = str(comp.config.get("_class_name") or (comp.config.get("architectures") or [spec.class_name])[0])
+        for extra in spec.extra:
+            if not (sub / extra).is_file():
+                report.errors.append(f"{spec.name}/{extra} is missing: it belongs to {spec.what}")
+            else:
+                digest.update((sub / extra).read_bytes())
+                comp.config["_preprocessor"] = json.loads((sub / extra).read_text())
+        if spec.name == "tokenizer":
+            if not ((sub / "tokenizer.json").is_file() or (sub / "spiece.model").is_file()):
+                report.errors.append("tokenizer/tokenizer.json (or spiece.model) is missing: copy the UMT5 tokenizer files")
+            continue
+        if spec.name == "scheduler":
+            if comp.class_name not in SCHEDULERS:
+                report.errors.append(f"scheduler/{spec.config} names {comp.class_name}; soul samples with "
+                                     f"{' or '.join(SCHEDULERS)}")
+            continue
+        if spec.model_type:
+            if comp.config.get("model_type") != spec.model_type:
+                report.errors.append(f"{spec.name}/{spec.config} has model_type {comp.config.get('model_type')!r}, "
+                                     f"expected {spec.model_type!r} ({spec.what})")
+                continue
+            comp.class_name = spec.class_name
+        elif comp.class_name != spec.class_name:
+            report.errors.append(f"{spec.name}/{spec.config} describes {comp.class_name}, expected {spec.class_name}")
+            continue
+        for _rel, size, header in _check_weights(spec, sub, comp, report.errors, report.warnings, check_shapes):
+            digest.update(_rel.encode() + str(size).encode() + header)
+    if not report.errors:
+        _check_cross(report)
+    report.fingerprint = digest.hexdigest()
+    return report
