@@ -91,7 +91,8 @@ class RenderManager:
         if self.client is None:
             self.client = EngineClient(journal_dir=self.journal_dir)
         self.client.add_listener(self._on_event)
-        self.engine_info = dict(await self.client.start() or {})
+        info = await self.client.start()
+        self.engine_info = dict(getattr(info, "raw", None) or {})
         self.engine_state = "running"
         self._emit("engine", None)
         return self.engine_info
@@ -219,6 +220,12 @@ class RenderManager:
         kind = event.kind
         if kind in ("engine_restarted", "engine_stopped", "engine_failed"):
             self.engine_state = {"engine_restarted": "running", "engine_stopped": "stopped"}.get(kind, "failed")
+            self._emit("engine", None)
+            return
+        if kind == "backends":  # the engine finished probing slow backends after hello
+            backends = event.get("backends")
+            if backends is not None:
+                self.engine_info["backends"] = backends
             self._emit("engine", None)
             return
         state = self.jobs.get(event.job_id) if event.job_id else None

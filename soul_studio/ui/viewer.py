@@ -1,0 +1,421 @@
+"""The viewer: plays the cut (newest take per shot, the portrait where none) with audio.
+
+Frames come from :class:`MediaCache` workers; the viewer shows the newest frame it has
+and never waits for a decode, so scrubbing stays live. The clock is the wall clock
+(QElapsedTimer), the audio is the timeline mix pushed to a QAudioSink from the play
+position; without an audio device playback carries on silently.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QBuffer, QByteArray, QElapsedTimer, QIODevice, QRectF, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QFont, QImage, QKeyEvent, QPainter, QPaintEvent
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
+
+from engine.timebase import fps_fraction, frames_to_seconds, frames_to_timecode
+from soul_studio.project.model import Placement
+from soul_studio.ui.document import Document
+from soul_studio.ui.media_cache import PLAYBACK_RATE, MediaCache
+from soul_studio.ui.state import EditorState
+from soul_studio.ui.theme import icon, mono_font
+from soul_studio.ui.timeline.panel import start_offset
+
+AUDIO_WINDOW_S = 120.0
+
+
+class FrameView(QWidget):
+    """Black letterboxed picture at the project's aspect, with a small caption."""
+
+    escape = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.image: QImage | None = None
+        self.caption = ""
+        self.badge = ""
+        self.aspect = 16 / 9
+        self.setMinimumSize(320, 180)
+        self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+
+    def set_image(self, image: QImage | None, caption: str = "", badge: str = "") -> None:
+        self.image, self.caption, self.badge = image, caption, badge
+        self.update()
+
+    def picture_rect(self) -> QRectF:
+        w, h = self.width() - 16, self.height() - 16
+        if w / max(1, h) > self.aspect:
+            pw, ph = h * self.aspect, h
+        else:
+            pw, ph = w, w / self.aspect
+        return QRectF((self.width() - pw) / 2, (self.height() - ph) / 2, pw, ph)
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        p = QPainter(self)
+        p.fillRect(self.rect(), QColor("#0c0c0d"))
+        target = self.picture_rect()
+        p.fillRect(target, QColor("#000000"))
+        p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
+        if self.image is not None and not self.image.isNull():
+            iw, ih = self.image.width(), self.image.height()
+            scale = min(target.width() / iw, target.height() / ih)
+            dw, dh = iw * scale, ih * scale
+            p.drawImage(QRectF(target.center().x() - dw / 2, target.center().y() - dh / 2, dw, dh), self.image)
+        else:
+            p.setPen(QColor("#4a4d54"))
+            p.drawText(target, Qt.AlignmentFlag.AlignCenter, "No picture at the playhead")
+        if self.caption:
+            font = QFont()
+            font.setPixelSize(11)
+            p.setFont(font)
+            p.setPen(QColor(230, 231, 234, 200))
+            p.drawText(target.adjusted(10, 8, -10, -8), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop,
+                       self.caption)
+        if self.badge:
+            font = QFont()
+            font.setPixelSize(10)
+            font.setBold(True)
+            p.setFont(font)
+            rect = QRectF(target.right() - 130, target.top() + 8, 120, 18)
+            p.setPen(Qt.PenStyle.NoPen)
+            p.setBrush(QColor(0, 0, 0, 150))
+            p.drawRoundedRect(rect, 3, 3)
+            p.setPen(QColor("#f29a4a"))
+            p.drawText(rect, Qt.AlignmentFlag.AlignCenter, self.badge)
+        p.end()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() in (Qt.Key.Key_Escape, Qt.Key.Key_F) and self.isWindow():
+            self.escape.emit()
+            return
+        super().keyPressEvent(event)
+
+
+class AudioOut:
+    """Timeline audio through QAudioSink; silent (``available`` False) without a device."""
+
+    def __init__(self) -> None:
+        self.sink = None
+        self.buffer: QBuffer | None = None
+        self.available = False
+        self.reason = ""
+        try:
+            from PySide6.QtMultimedia import QAudioFormat, QAudioSink, QMediaDevices
+
+            device = QMediaDevices.defaultAudioOutput()
+            if device.isNull():
+                self.reason = "no audio output device"
+                return
+            fmt = QAudioFormat()
+            fmt.setSampleRate(PLAYBACK_RATE)
+            fmt.setChannelCount(2)
+            fmt.setSampleFormat(QAudioFormat.SampleFormat.Int16)
+            if not device.isFormatSupported(fmt):
+                self.reason = "audio device rejects 48 kHz stereo"
+                return
+            self.sink = QAudioSink(device, fmt)
+            self.available = True
+        except (ImportError, RuntimeError) as exc:
+            self.reason = f"audio unavailable ({exc})"
+
+    def play(self, pcm: np.ndarray) -> None:
+        if not self.available or self.sink is None:
+            return
+        self.stop()
+        self.buffer = QBuffer()
+        self.buffer.setData(QByteArray(pcm.tobytes()))
+        self.buffer.open(QIODevice.OpenModeFlag.ReadOnly)
+        self.sink.start(self.buffer)
+
+    def stop(self) -> None:
+        if self.sink is not None:
+            self.sink.stop()
+        if self.buffer is not None:
+            self.buffer.close()
+            self.buffer = None
+
+
+def mix_timeline_audio(document: Document, cache: MediaCache, start_frame: int,
+                       seconds: float = AUDIO_WINDOW_S) -> np.ndarray:
+    """Interleaved int16 stereo PCM of the cut from ``start_frame`` (what is decoded so far)."""
+    project = document.project
+    fps = project.fps
+    t0 = frames_to_seconds(start_frame, fps)
+    total = max(0.0, min(seconds, project.duration_seconds() - t0))
+    out = np.zeros((int(total * PLAYBACK_RATE), 2), np.int16)
+    for p in project.placements():
+        if not p.shot.audio:
+            continue
+        s0, s1 = frames_to_seconds(p.start, fps), frames_to_seconds(p.end, fps)
+        if s1 <= t0 or s0 >= t0 + total:
+            continue
+        path = project.resolve(p.shot.audio)
+        pcm = cache.audio(path) if path is not None else None
+        if pcm is None:
+            continue
+        dst0 = int(round((max(s0, t0) - t0) * PLAYBACK_RATE))
+        src0 = int(round((p.shot.audio_in + max(0.0, t0 - s0)) * PLAYBACK_RATE))
+        n = min(len(out) - dst0, len(pcm) - src0, int(round((s1 - max(s0, t0)) * PLAYBACK_RATE)))
+        if n > 0:
+            out[dst0:dst0 + n] = pcm[src0:src0 + n]
+    return out
+
+
+class Viewer(QWidget):
+    """Picture, transport and timecode; the playhead lives in :class:`EditorState`."""
+
+    playing_changed = Signal(bool)
+
+    def __init__(self, document: Document, editor: EditorState, cache: MediaCache,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.document = document
+        self.editor = editor
+        self.cache = cache
+        self.speed = 0.0
+        self.audio = AudioOut()
+        self.preview_images: dict[str, QImage] = {}
+        self._clock = QElapsedTimer()
+        self._clock_frame = 0
+        self._wanted: tuple[str, int] | None = None
+        self._timer = QTimer(self)
+        self._timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self._timer.timeout.connect(self._tick)
+        self._fullscreen: FrameView | None = None
+
+        self.frame_view = FrameView()
+        self.timecode = QLabel("00:00:00:00")
+        self.timecode.setObjectName("timecode")
+        self.duration = QLabel("")
+        self.duration.setObjectName("dim")
+        self.duration.setFont(mono_font(11))
+        self.buttons: dict[str, QToolButton] = {}
+        transport = QHBoxLayout()
+        transport.setContentsMargins(8, 4, 8, 6)
+        transport.setSpacing(2)
+        transport.addWidget(self.timecode)
+        transport.addStretch(1)
+        for name, tip, slot in (
+            ("mark-in", "Mark in (I)", self.mark_in),
+            ("to-start", "Go to start (Home)", self.go_start),
+            ("step-back", "Previous frame (←)", lambda: self.step(-1)),
+            ("play", "Play / pause (Space)", self.toggle_play),
+            ("step-forward", "Next frame (→)", lambda: self.step(1)),
+            ("to-end", "Go to end (End)", self.go_end),
+            ("mark-out", "Mark out (O)", self.mark_out),
+        ):
+            b = QToolButton()
+            b.setIcon(icon(name))
+            b.setIconSize(QSize(22 if name == "play" else 18, 22 if name == "play" else 18))
+            b.setToolTip(tip)
+            b.setAutoRaise(True)
+            b.clicked.connect(slot)
+            self.buttons[name] = b
+            transport.addWidget(b)
+        transport.addStretch(1)
+        transport.addWidget(self.duration)
+        full = QToolButton()
+        full.setIcon(icon("fullscreen"))
+        full.setIconSize(QSize(18, 18))
+        full.setToolTip("Full screen (F)")
+        full.setAutoRaise(True)
+        full.clicked.connect(self.toggle_fullscreen)
+        self.buttons["fullscreen"] = full
+        transport.addWidget(full)
+        bar = QWidget()
+        bar.setObjectName("transport")
+        bar.setStyleSheet("#transport { background-color: #1d1e21; border-top: 1px solid #0f1011; }")
+        bar.setLayout(transport)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.frame_view, 1)
+        layout.addWidget(bar)
+
+        editor.playhead_changed.connect(self.show_frame)
+        document.changed.connect(self._on_changed)
+        cache.ready.connect(self._on_ready)
+        self._on_changed("project", None)
+
+    # ------------------------------------------------------------ document
+    def set_document(self, document: Document) -> None:
+        self.stop()
+        self.document.changed.disconnect(self._on_changed)
+        self.document = document
+        document.changed.connect(self._on_changed)
+        self._on_changed("project", None)
+
+    def _on_changed(self, kind: str, subject: object) -> None:
+        project = self.document.project
+        self.frame_view.aspect = project.width / project.height
+        self.duration.setText(frames_to_timecode(project.duration_frames() + start_offset(self.document), project.fps))
+        self.show_frame(self.editor.playhead)
+
+    def _on_ready(self, kind: str, key: str) -> None:
+        if kind in ("frame", "thumb") and self._wanted is not None and key.startswith(self._wanted[0] + "|"):
+            self.show_frame(self.editor.playhead)
+
+    # -------------------------------------------------------------- frames
+    def source_at(self, frame: int) -> tuple[Placement | None, str | None, int, bool]:
+        """(placement, media path, frame index in it, is_take) for a timeline frame."""
+        project = self.document.project
+        placement = project.placement_at(frame)
+        if placement is None:
+            return None, None, 0, False
+        take = placement.shot.latest_take()
+        if take is not None:
+            path = project.resolve(take.file)
+            if path is not None and path.exists():
+                return placement, str(path), frame - placement.start, True
+        character = project.character(placement.shot.character_id)
+        if character is not None and character.portrait:
+            path = project.resolve(character.portrait)
+            if path is not None and path.exists():
+                return placement, str(path), 0, False
+        return placement, None, 0, False
+
+    def show_frame(self, frame: int) -> None:
+        project = self.document.project
+        self.timecode.setText(frames_to_timecode(frame + start_offset(self.document), project.fps))
+        placement, path, index, is_take = self.source_at(frame)
+        if placement is None:
+            self._wanted = None
+            self._display(None)
+            return
+        character = project.character(placement.shot.character_id)
+        caption = f"{character.name if character else 'No character'}  —  {placement.shot.text[:80]}"
+        preview = self.preview_images.get(placement.shot.id)
+        if path is None:
+            self._display(preview, caption, "RENDERING" if preview is not None else "NO PORTRAIT")
+            return
+        self._wanted = (path, index)
+        if is_take:
+            image = self.cache.frame(path, index)
+            take = placement.shot.latest_take()
+            badge = f"{take.quality.upper()} TAKE" if take else ""
+            if image is None:
+                # show the nearest decoded frame until the exact one lands
+                for k in range(1, 12):
+                    image = self.cache.cached_frame(path, index - k)
+                    if image is not None:
+                        break
+            if image is not None:
+                self._display(image, caption, badge)
+            return
+        image = self.cache.thumbnail(path, 720)
+        badge = "RENDERING" if preview is not None else "PORTRAIT · NO TAKE"
+        self._display(preview or image, caption, badge)
+
+    def set_preview(self, shot_id: str, jpeg: bytes | None) -> None:
+        """Live preview of a shot being rendered (shown where it has no take yet)."""
+        if jpeg:
+            image = QImage.fromData(jpeg)
+            if not image.isNull():
+                self.preview_images[shot_id] = image
+        else:
+            self.preview_images.pop(shot_id, None)
+        current = self.document.project.placement_at(self.editor.playhead)
+        if current is not None and current.shot.id == shot_id:
+            self.show_frame(self.editor.playhead)
+
+    # ------------------------------------------------------------ playback
+    @property
+    def playing(self) -> bool:
+        return self.speed != 0.0
+
+    def play(self, speed: float = 1.0) -> None:
+        project = self.document.project
+        if self.editor.playhead >= project.duration_frames() - 1 and speed > 0:
+            self.editor.set_playhead(0)
+        self.speed = speed
+        self._clock_frame = self.editor.playhead
+        self._clock.start()
+        self._timer.start(max(5, int(500 / float(fps_fraction(project.fps)))))
+        if speed == 1.0:
+            self.audio.play(mix_timeline_audio(self.document, self.cache, self.editor.playhead))
+        else:
+            self.audio.stop()
+        self.buttons["play"].setIcon(icon("pause"))
+        self.playing_changed.emit(True)
+
+    def stop(self) -> None:
+        if self.speed == 0.0:
+            return
+        self.speed = 0.0
+        self._timer.stop()
+        self.audio.stop()
+        self.buttons["play"].setIcon(icon("play"))
+        self.playing_changed.emit(False)
+
+    def toggle_play(self) -> None:
+        if self.playing:
+            self.stop()
+        else:
+            self.play(1.0)
+
+    def shuttle(self, direction: int) -> None:
+        """J/K/L: each press in the same direction doubles the speed; K stops."""
+        if direction == 0:
+            self.stop()
+            return
+        if self.speed and (self.speed > 0) == (direction > 0):
+            speed = max(-8.0, min(8.0, self.speed * 2))
+        else:
+            speed = float(direction)
+        self.play(speed)
+
+    def _tick(self) -> None:
+        project = self.document.project
+        elapsed = self._clock.nsecsElapsed() / 1e9
+        frame = self._clock_frame + int(elapsed * float(fps_fraction(project.fps)) * self.speed)
+        end = max(0, project.duration_frames() - 1)
+        if frame >= end or frame <= 0:
+            frame = max(0, min(end, frame))
+            self.editor.set_playhead(frame)
+            self.stop()
+            return
+        self.editor.set_playhead(frame)
+
+    def step(self, frames: int) -> None:
+        self.stop()
+        self.editor.set_playhead(max(0, min(self.document.project.duration_frames(), self.editor.playhead + frames)))
+
+    def go_start(self) -> None:
+        self.stop()
+        self.editor.set_playhead(0)
+
+    def go_end(self) -> None:
+        self.stop()
+        self.editor.set_playhead(max(0, self.document.project.duration_frames() - 1))
+
+    def mark_in(self) -> None:
+        out = self.editor.mark_out
+        if out is not None and out <= self.editor.playhead:
+            out = None
+        self.editor.set_in_out(self.editor.playhead, out)
+
+    def mark_out(self) -> None:
+        mark_in = self.editor.mark_in
+        if mark_in is not None and mark_in >= self.editor.playhead:
+            mark_in = None
+        self.editor.set_in_out(mark_in, self.editor.playhead)
+
+    def _display(self, image: QImage | None, caption: str = "", badge: str = "") -> None:
+        self.frame_view.set_image(image, caption, badge)
+        if self._fullscreen is not None:
+            self._fullscreen.set_image(image, caption, badge)
+
+    def toggle_fullscreen(self) -> None:
+        """Show the picture alone on the whole screen; Esc or F brings it back."""
+        if self._fullscreen is not None:
+            view, self._fullscreen = self._fullscreen, None
+            view.close()
+            view.deleteLater()
+            return
+        view = FrameView()
+        view.setWindowTitle("Soul Studio — Viewer")
+        view.aspect = self.frame_view.aspect
+        view.escape.connect(self.toggle_fullscreen)
+        view.set_image(self.frame_view.image, self.frame_view.caption, self.frame_view.badge)
+        view.showFullScreen()
+        self._fullscreen = view
