@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import io
 import json
@@ -398,7 +399,12 @@ def test_memory_pressure_unloads_the_warm_backend_after_each_job(tmp_path, make_
         try:
             for name in ("m1", "m2"):
                 assert (await client.run(make_job(name), WAIT)).kind == "done"
-            status = await client.status()
+            # The unload follows the ``done`` event; give the worker a moment to get there.
+            for _ in range(100):
+                status = await client.status()
+                if not status["warm"]:
+                    break
+                await asyncio.sleep(0.05)
         finally:
             await client.shutdown()
         assert status["loads"] == 2 and status["warm"] == []
