@@ -1,0 +1,214 @@
+"""``export_project``: one entry point for every delivery format.
+
+Checks the destination first (never overwriting unasked), plans the cut, writes through
+a temporary name and moves the result into place only when it is complete.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from engine.media import MediaError
+from engine.timebase import fps_fraction
+from soul_studio.export.cut import Cut, Segment, plan_cut
+from soul_studio.export.interchange import MediaLink, build_timeline, dialogue_link, take_link, write_interchange
+from soul_studio.export.movie import write_image_sequence, write_movie, write_shot_clips
+from soul_studio.export.options import (
+    FORMATS,
+    INTERCHANGE_FORMATS,
+    MOVIE_FORMATS,
+    SUFFIXES,
+    CancelLike,
+    ExportError,
+    ExportOptions,
+    ExportResult,
+    ProgressCallback,
+)
+from soul_studio.export.output import Meter, Staging, check_destination
+from soul_studio.project.model import Project
+
+
+def output_path(fmt: str, out_path: str | os.PathLike[str]) -> Path:
+    """Absolute output path; the format's suffix is added when the name has none."""
+    out = Path(out_path).expanduser().absolute()
+    suffix = SUFFIXES.get(fmt, "")
+    if suffix and not out.suffix:
+        out = out.with_name(out.name + suffix)
+    return out
+
+
+def export_project(
+    project: Project,
+    format: str,  # noqa: A002 - the public name the CLI and dialog use
+    out_path: str | os.PathLike[str],
+    options: ExportOptions | None = None,
+    progress: ProgressCallback | None = None,
+    cancel: CancelLike | None = None,
+) -> ExportResult:
+    """Export ``project`` as ``format`` (one of :data:`FORMATS`) to ``out_path``.
+
+    Raises :class:`ExportError` (or :class:`ExportCancelled`); on either, nothing is
+    left at the destination and an existing file there is untouched.
+    """
+    fmt = format.lower().strip()
+    if fmt not in FORMATS:
+        raise ExportError(f"unknown export format {format!r}", f"choose one of {', '.join(FORMATS)}")
+    options = options or ExportOptions()
+    options.validate()
+    out = output_path(fmt, out_path)
+    check_destination(out, options.overwrite, "folder" if fmt == "png" else "file")
+    started = time.monotonic()
+    cut = plan_cut(project, options)
+    warnings = list(cut.warnings)
+    result = ExportResult(fmt, out, frames=cut.length, start_timecode=cut.start_timecode, warnings=warnings)
+    result.duration_s = cut.length / float(_rate(cut))
+    try:
+        if fmt in MOVIE_FORMATS:
+            meter = Meter(cut.length, progress, cancel)
+            meter.stage(f"encoding {out.name}")
+            result.frames = write_movie(project, cut, MOVIE_FORMATS[fmt], out, options, meter, warnings)
+            result.files = [out]
+            meter.finish()
+        elif fmt == "png":
+            result.files = _export_sequence(project, cut, out, options, Meter(cut.length, progress, cancel), warnings)
+        else:
+            result.files = _export_interchange(project, cut, fmt, out, options, progress, cancel, warnings)
+    except MediaError as exc:
+        raise ExportError(str(exc)) from exc
+    except OSError as exc:
+        raise ExportError(f"cannot write {out} ({exc.strerror or exc})", "check free space and permissions") from exc
+    result.elapsed_s = time.monotonic() - started
+    return result
+
+
+def _rate(cut: Cut) -> float:
+    return float(fps_fraction(cut.fps))
+
+
+def _export_sequence(project: Project, cut: Cut, out: Path, options: ExportOptions, meter: Meter,
+                     warnings: list[str]) -> list[Path]:
+    staging = Staging(out)
+    try:
+        meter.stage(f"writing frames into {out.name}")
+        staged = staging.path(out.name)
+        names = [p.name for p in write_image_sequence(project, cut, staged, out.name, options, meter, warnings)]
+        meter.check()
+        staging.commit(staged, out)
+    finally:
+        staging.discard()
+    meter.finish()
+    return [out / n for n in names]
+
+
+def _export_interchange(project: Project, cut: Cut, fmt: str, out: Path, options: ExportOptions,
+                        progress: ProgressCallback | None, cancel: CancelLike | None,
+                        warnings: list[str]) -> list[Path]:
+    media_folder = (options.media_folder or out.parent / f"{out.stem}_media").absolute()
+    unique = {seg.index: seg for seg in cut.shots()}
+    if options.media == "export":
+        check_destination(media_folder, options.overwrite, "folder")
+        total = sum(seg.shot_length for seg in unique.values())
+    else:
+        total = 1
+    meter = Meter(total, progress, cancel)
+    staging = Staging(out)
+    files: list[Path] = []
+    try:
+        video: dict[int, MediaLink] = {}
+        audio: dict[int, MediaLink] = {}
+        if options.media == "export":
+            meter.stage("exporting shot clips")
+            staged_media = staging.path(media_folder.name)
+            staged_media.mkdir()
+            codec = MOVIE_FORMATS[options.media_codec]
+            clips = write_shot_clips(project, cut, codec, staged_media, options, meter, warnings)
+            for index, staged_clip in clips.items():
+                seg = unique[index]
+                final = media_folder / staged_clip.name
+                link = MediaLink(final, cut.base_tc_frames + seg.placement_start, seg.shot_length)
+                video[index] = audio[index] = link
+                files.append(final)
+        else:
+            meter.stage("linking takes")
+            for index, seg in unique.items():
+                link = take_link(seg) or _still_link(project, seg)
+                if link is not None:
+                    video[index] = link
+                sound = dialogue_link(project, seg, cut.fps)
+                if sound is None and seg.take_path is not None:
+                    sound = take_link(seg)
+                if sound is not None:
+                    audio[index] = sound
+        timeline = build_timeline(project, cut, video, audio, out.parent, options.relative_paths)
+        staged_file = staging.path(out.name)
+        write_interchange(timeline, fmt, staged_file, cut.fps)
+        meter.check()
+        if options.media == "export":
+            staging.commit(staging.path(media_folder.name), media_folder)
+        staging.commit(staged_file, out)
+    finally:
+        staging.discard()
+    meter.finish()
+    return [out, *files]
+
+
+def export_shot_clips(
+    project: Project,
+    folder: str | os.PathLike[str],
+    clip_format: str = "prores422hq",
+    options: ExportOptions | None = None,
+    progress: ProgressCallback | None = None,
+    cancel: CancelLike | None = None,
+) -> ExportResult:
+    """Write each shot's chosen take as its own clip into a new ``folder``.
+
+    Clips carry the record timecode of the shot's place on the timeline and a reel name,
+    so an editor can relink a conformed timeline to them. The folder appears complete or
+    not at all.
+    """
+    options = options or ExportOptions()
+    options.validate()
+    if clip_format not in MOVIE_FORMATS:
+        raise ExportError(f"unknown clip format {clip_format!r}", f"use one of {', '.join(MOVIE_FORMATS)}")
+    out = Path(folder).expanduser().absolute()
+    check_destination(out, options.overwrite, "folder")
+    started = time.monotonic()
+    cut = plan_cut(project, options)
+    result = ExportResult(clip_format, out, frames=cut.length, start_timecode=cut.start_timecode,
+                          warnings=list(cut.warnings))
+    unique = {seg.index: seg for seg in cut.shots()}
+    meter = Meter(sum(seg.shot_length for seg in unique.values()), progress, cancel)
+    staging = Staging(out)
+    try:
+        meter.stage("exporting shot clips")
+        staged = staging.path(out.name)
+        staged.mkdir()
+        clips = write_shot_clips(project, cut, MOVIE_FORMATS[clip_format], staged, options, meter, result.warnings)
+        meter.check()
+        staging.commit(staged, out)
+    except MediaError as exc:
+        raise ExportError(str(exc)) from exc
+    finally:
+        staging.discard()
+    meter.finish()
+    result.files = [out / p.name for p in clips.values()]
+    result.duration_s = cut.length / _rate(cut)
+    result.elapsed_s = time.monotonic() - started
+    return result
+
+
+def _still_link(project: Project, seg: Segment) -> MediaLink | None:
+    """A shot without a take links its character's portrait for its whole length."""
+    shot = seg.shot
+    character = project.character(shot.character_id) if shot is not None else None
+    if character is None or not character.portrait:
+        return None
+    path = project.resolve(character.portrait)
+    if path is None or not path.is_file():
+        return None
+    return MediaLink(path, 0, seg.shot_length)
+
+
+__all__ = ["FORMATS", "INTERCHANGE_FORMATS", "MOVIE_FORMATS", "export_project", "export_shot_clips", "output_path"]

@@ -1,0 +1,212 @@
+"""Lay out what an export covers: shot and gap segments in record order, with timecode.
+
+Every writer (movie, image sequence, per-shot clips, interchange) works from the same
+:class:`Cut`, so a cut lands on the same frame in the movie, the EDL and the XML.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from engine.timebase import frames_to_timecode, is_drop_frame, timecode_to_frames
+from soul_studio.export.options import ExportError, ExportOptions
+from soul_studio.project.model import Placement, Project, Shot, Take
+
+
+@dataclass
+class Segment:
+    """A stretch of the output: a shot (from ``offset`` frames into it) or black."""
+
+    kind: str
+    record_start: int
+    length: int
+    shot: Shot | None = None
+    index: int = -1
+    offset: int = 0
+    placement_start: int = 0
+    shot_length: int = 0
+    take: Take | None = None
+    take_path: Path | None = None
+    name: str = ""
+    reel: str = ""
+
+    @property
+    def record_end(self) -> int:
+        return self.record_start + self.length
+
+
+@dataclass
+class Cut:
+    """The segments of one export and the timecode of its first frame."""
+
+    fps: float
+    width: int
+    height: int
+    segments: list[Segment]
+    length: int
+    timeline_start: int
+    base_tc_frames: int
+    warnings: list[str] = field(default_factory=list)
+    selection: bool = False
+
+    @property
+    def start_tc_frames(self) -> int:
+        return self.base_tc_frames + self.timeline_start
+
+    @property
+    def start_timecode(self) -> str:
+        return frames_to_timecode(self.start_tc_frames, self.fps)
+
+    def shots(self) -> list[Segment]:
+        return [s for s in self.segments if s.kind == "shot"]
+
+    def record_frame(self, timeline_frame: int) -> int | None:
+        """Where a frame of the full timeline lands in this cut (None when left out)."""
+        for seg in self.shots():
+            first = seg.placement_start + seg.offset
+            if first <= timeline_frame < first + seg.length:
+                return seg.record_start + timeline_frame - first
+        if self.selection:
+            return None
+        frame = timeline_frame - self.timeline_start
+        return frame if 0 <= frame < self.length else None
+
+    def record_timecode(self, timeline_frame: int) -> str:
+        """Timecode of a frame of the full timeline (not of this cut)."""
+        return frames_to_timecode(self.base_tc_frames + timeline_frame, self.fps)
+
+
+def parse_timecode(timecode: str, fps: float) -> int:
+    """Frames of a start timecode; at 29.97 a ``:``-written label is read as drop-frame."""
+    text = timecode.strip()
+    if is_drop_frame(fps) and ";" not in text and text.count(":") == 3:
+        text = text[:8] + ";" + text[9:]
+    try:
+        return timecode_to_frames(text, fps)
+    except ValueError as exc:
+        raise ExportError(f"start timecode {timecode!r} is not HH:MM:SS:FF") from exc
+
+
+def shot_label(shot: Shot, index: int) -> str:
+    """Name shown for a shot in clips, burn-ins and interchange files."""
+    return shot.name.strip() or f"Shot {index + 1}"
+
+
+def reel_name(shot: Shot, index: int) -> str:
+    """Eight-character reel name an EDL accepts: letters and digits, unique by index."""
+    base = re.sub(r"[^A-Za-z0-9]", "", shot.name.upper())[:4]
+    return f"{base or 'SH'}{index + 1:04d}"[-8:]
+
+
+def safe_filename(text: str) -> str:
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._")
+    return cleaned[:60] or "shot"
+
+
+def _select(project: Project, wanted: list[str]) -> set[str]:
+    ids: set[str] = set()
+    for key in wanted:
+        key = key.strip()
+        if key in project.shots:
+            ids.add(key)
+            continue
+        hits = [sid for sid, s in project.shots.items() if s.name and s.name.casefold() == key.casefold()]
+        if not hits and key.isdigit():
+            entries = project.timeline.entries
+            n = int(key) - 1
+            if 0 <= n < len(entries):
+                hits = [entries[n].shot_id]
+        if not hits:
+            raise ExportError(f"no shot named {key!r} on the timeline", "give shot ids, names or 1-based positions")
+        ids.update(hits)
+    return ids
+
+
+def _default_stale(project: Project) -> object:
+    """The render planner's notion of stale (inputs changed since the take was made)."""
+
+    def check(shot: Shot, take: Take) -> bool:
+        try:
+            from soul_studio.render.planner import current_hash
+        except ImportError:
+            return False
+        try:
+            wanted = current_hash(project, shot, take.quality, take.backend)
+        except Exception:  # noqa: BLE001 - a broken shot is reported elsewhere, not as stale
+            return False
+        return wanted is not None and wanted != take.job_hash
+
+    return check
+
+
+def _shot_segment(project: Project, p: Placement, record_start: int, offset: int, length: int) -> Segment:
+    shot = p.shot
+    take = shot.latest_take()
+    path = project.resolve(take.file) if take is not None else None
+    return Segment(
+        "shot", record_start, length, shot=shot, index=p.index, offset=offset, placement_start=p.start,
+        shot_length=p.length, take=take, take_path=path, name=shot_label(shot, p.index), reel=reel_name(shot, p.index),
+    )
+
+
+def plan_cut(project: Project, options: ExportOptions) -> Cut:
+    """Segments of the export in record order, with the warnings a delivery needs."""
+    options.validate()
+    placements = project.placements()
+    base_tc = parse_timecode(options.start_timecode or project.settings.start_timecode, project.fps)
+    segments: list[Segment] = []
+    if options.shots:
+        chosen = _select(project, list(options.shots))
+        picked = [p for p in placements if p.shot.id in chosen]
+        if not picked:
+            raise ExportError("the selection holds no shot on the timeline")
+        cursor = 0
+        for p in picked:
+            segments.append(_shot_segment(project, p, cursor, 0, p.length))
+            cursor += p.length
+        timeline_start, length = picked[0].start, cursor
+    else:
+        total = placements[-1].end if placements else 0
+        a, b = options.frame_range if options.frame_range is not None else (0, total)
+        if options.frame_range is None and total == 0:
+            raise ExportError("the timeline is empty", "add shots to the timeline first")
+        cursor = a
+        for p in placements:
+            s, e = max(p.start, a), min(p.end, b)
+            if e <= s:
+                continue
+            if s > cursor:
+                segments.append(Segment("gap", cursor - a, s - cursor))
+            segments.append(_shot_segment(project, p, s - a, s - p.start, e - s))
+            cursor = e
+        if cursor < b:
+            segments.append(Segment("gap", cursor - a, b - cursor))
+        timeline_start, length = a, b - a
+    cut = Cut(project.fps, project.width, project.height, segments, length, timeline_start, base_tc,
+              selection=bool(options.shots))
+    cut.warnings.extend(_warnings(project, cut, options))
+    return cut
+
+
+def _warnings(project: Project, cut: Cut, options: ExportOptions) -> list[str]:
+    stale = options.stale_check or _default_stale(project)
+    out: list[str] = []
+    for seg in cut.shots():
+        shot, label = seg.shot, f"{seg.name!r}"
+        assert shot is not None
+        if shot.temp_audio:
+            out.append(f"{label} uses temp audio; replace it with the recorded line before delivery")
+        if seg.take is None:
+            out.append(f"{label} has no finished take; exporting the {options.missing} instead")
+            continue
+        if seg.take_path is None or not seg.take_path.is_file():
+            out.append(f"{label}: take file {seg.take.file} is missing; exporting the {options.missing} instead")
+            seg.take, seg.take_path = None, None
+            continue
+        if options.final_delivery and seg.take.quality != "final":
+            out.append(f"{label} has only a draft take; render a final before delivery")
+        if stale(shot, seg.take):  # type: ignore[operator]
+            out.append(f"{label}: its take is stale (the shot changed since it was rendered)")
+    return out

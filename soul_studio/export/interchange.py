@@ -1,0 +1,294 @@
+"""Timelines for other editors through OpenTimelineIO: .otio, FCP 7 XML, FCPXML, EDL.
+
+One OTIO timeline is built from the :class:`~soul_studio.export.cut.Cut` (video track of
+shots and gaps, audio track of dialogue, markers, global start time = start timecode);
+the adapters turn it into each editor's format.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import re
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from xml.etree import ElementTree
+
+import opentimelineio as otio
+
+from engine.media import MediaError, probe_audio, probe_video
+from engine.timebase import fps_fraction, is_drop_frame, seconds_to_frames
+from soul_studio.export.cut import Cut, Segment
+from soul_studio.project.model import Project
+
+ADAPTERS = {"otio": "otio_json", "fcp7xml": "fcp_xml", "fcpxml": "fcpx_xml", "edl": "cmx_3600"}
+MARKER_COLOURS = {
+    otio.schema.MarkerColor.RED: "#d05a5a", otio.schema.MarkerColor.ORANGE: "#e0904f",
+    otio.schema.MarkerColor.YELLOW: "#e0c050", otio.schema.MarkerColor.GREEN: "#5fb37a",
+    otio.schema.MarkerColor.CYAN: "#4fc0c0", otio.schema.MarkerColor.BLUE: "#4f8fd8",
+    otio.schema.MarkerColor.PURPLE: "#b36fc7", otio.schema.MarkerColor.PINK: "#d05a7a",
+}
+
+
+@dataclass
+class MediaLink:
+    """A file a clip points at: timecode of its first frame, its length, where the shot starts in it."""
+
+    path: Path
+    start: int
+    length: int | None
+    clip_in: int = 0
+
+
+def _rt(frames: float, rate: float) -> otio.opentime.RationalTime:
+    return otio.opentime.RationalTime(frames, rate)
+
+
+def _range(start: float, length: float, rate: float) -> otio.opentime.TimeRange:
+    return otio.opentime.TimeRange(_rt(start, rate), _rt(length, rate))
+
+
+def media_url(path: Path, base: Path, relative: bool) -> str:
+    """A path relative to the interchange file's folder, or an absolute ``file://`` URL."""
+    if relative:
+        try:
+            return Path(os.path.relpath(path.resolve(), base.resolve())).as_posix()
+        except ValueError:  # another drive on Windows
+            pass
+    return path.resolve().as_uri()
+
+
+def url_to_path(url: str, base: Path) -> Path:
+    """Inverse of :func:`media_url` (what a test or a relinker uses to find the file)."""
+    from urllib.parse import unquote, urlparse
+
+    if url.startswith("file:"):
+        return Path(unquote(urlparse(url).path))
+    p = Path(unquote(url))
+    return p if p.is_absolute() else (base / p)
+
+
+def _nearest_colour(hex_colour: str) -> str:
+    def rgb(text: str) -> tuple[int, int, int]:
+        t = text.lstrip("#")
+        return int(t[0:2], 16), int(t[2:4], 16), int(t[4:6], 16)
+
+    try:
+        want = rgb(hex_colour)
+    except (ValueError, IndexError):
+        return otio.schema.MarkerColor.YELLOW
+    return min(MARKER_COLOURS, key=lambda k: sum((a - b) ** 2 for a, b in zip(rgb(MARKER_COLOURS[k]), want)))
+
+
+def take_link(seg: Segment) -> MediaLink | None:
+    """The take on disk with its own start timecode (takes are stamped when rendered)."""
+    if seg.take_path is None:
+        return None
+    from engine.timebase import timecode_to_frames
+
+    try:
+        info = probe_video(seg.take_path, count_frames=False)
+        if not info.frame_count:
+            info = probe_video(seg.take_path, count_frames=True)
+    except MediaError:
+        return None
+    start = 0
+    if info.timecode:
+        try:
+            start = timecode_to_frames(info.timecode, float(info.fps) if info.fps else 24.0)
+        except ValueError:
+            start = 0
+    return MediaLink(seg.take_path, start, info.frame_count or None)
+
+
+def build_timeline(project: Project, cut: Cut, video: dict[int, MediaLink], audio: dict[int, MediaLink],
+                   base: Path, relative: bool, name: str | None = None) -> otio.schema.Timeline:
+    """The OTIO timeline of ``cut``; ``video``/``audio`` map a shot's timeline index to its media."""
+    rate = float(fps_fraction(cut.fps))
+    timeline = otio.schema.Timeline(name=name or project.name)
+    timeline.global_start_time = _rt(cut.start_tc_frames, rate)
+    vtrack = otio.schema.Track(name="V1", kind=otio.schema.TrackKind.Video)
+    atrack = otio.schema.Track(name="A1", kind=otio.schema.TrackKind.Audio)
+    for seg in cut.segments:
+        if seg.kind == "gap":
+            vtrack.append(otio.schema.Gap(source_range=_range(0, seg.length, rate)))
+            atrack.append(otio.schema.Gap(source_range=_range(0, seg.length, rate)))
+            continue
+        picture = video.get(seg.index)
+        vtrack.append(_clip(seg, picture, rate, base, relative, seg.reel))
+        link = audio.get(seg.index)
+        if link is None:
+            atrack.append(otio.schema.Gap(source_range=_range(0, seg.length, rate)))
+        else:
+            same = picture is not None and picture.path == link.path
+            atrack.append(_clip(seg, link, rate, base, relative, seg.reel if same else file_reel(link.path)))
+    timeline.tracks.append(vtrack)
+    timeline.tracks.append(atrack)
+    _add_markers(project, cut, timeline, vtrack, rate)
+    timeline.metadata["soul_studio"] = {
+        "project": project.name, "fps": cut.fps, "width": cut.width, "height": cut.height,
+        "start_timecode": cut.start_timecode, "drop_frame": is_drop_frame(cut.fps),
+    }
+    return timeline
+
+
+def file_reel(path: Path) -> str:
+    """Reel name for a source file of its own (a dialogue recording): its name, 8 characters."""
+    return (re.sub(r"[^A-Za-z0-9]", "", path.stem.upper()) or "AX")[:8]
+
+
+def _clip(seg: Segment, link: MediaLink | None, rate: float, base: Path, relative: bool, reel: str) -> otio.schema.Clip:
+    shot = seg.shot
+    assert shot is not None
+    meta = {"soul_studio": {"shot_id": shot.id, "text": shot.text, "take": seg.take.file if seg.take else None},
+            "cmx_3600": {"reel": reel}}
+    if link is None:
+        ref: otio.core.MediaReference = otio.schema.MissingReference(name=seg.name)
+        source = _range(seg.offset, seg.length, rate)
+        return otio.schema.Clip(name=seg.name, media_reference=ref, source_range=source, metadata=meta)
+    available = None
+    if link.length is not None:
+        available = _range(link.start, link.length, rate)
+    ref = otio.schema.ExternalReference(target_url=media_url(link.path, base, relative), available_range=available)
+    ref.name = reel
+    source = _range(link.start + link.clip_in + seg.offset, seg.length, rate)
+    return otio.schema.Clip(name=seg.name, media_reference=ref, source_range=source, metadata=meta)
+
+
+def _add_markers(project: Project, cut: Cut, timeline: otio.schema.Timeline, vtrack: otio.schema.Track,
+                 rate: float) -> None:
+    """Markers on the sequence, and on the clip under them (EDL and XML read them there)."""
+    for marker in project.timeline.markers:
+        frame = cut.record_frame(marker.frame)
+        if frame is None:
+            continue
+        colour = _nearest_colour(marker.colour)
+        meta = {"soul_studio": {"note": marker.note, "id": marker.id}}
+        timeline.tracks.markers.append(
+            otio.schema.Marker(name=marker.name, marked_range=_range(frame, 0, rate), color=colour, metadata=meta)
+        )
+        for i, seg in enumerate(cut.segments):
+            if seg.kind == "shot" and seg.record_start <= frame < seg.record_end:
+                clip = vtrack[i]
+                at = clip.source_range.start_time.value + (frame - seg.record_start)
+                clip.markers.append(
+                    otio.schema.Marker(name=marker.name, marked_range=_range(at, 0, rate), color=colour, metadata=meta)
+                )
+
+
+def write_interchange(timeline: otio.schema.Timeline, fmt: str, path: Path, fps: float) -> None:
+    """Write ``timeline`` in ``fmt`` to ``path`` (the caller stages and renames it)."""
+    if fmt == "edl":
+        path.write_text(edl_text(timeline, fps), encoding="utf-8")
+        return
+    tl = timeline
+    if fmt in ("fcp7xml", "fcpxml"):
+        tl = copy.deepcopy(timeline)
+        tl.tracks.markers[:] = []  # these formats keep markers on the clips
+    if fmt == "fcpxml":
+        text = otio.adapters.write_to_string(tl, adapter_name=ADAPTERS[fmt])
+        path.write_text(fcpxml_with_timecode(text, timeline, fps), encoding="utf-8")
+        return
+    otio.adapters.write_to_file(tl, str(path), adapter_name=ADAPTERS[fmt])
+
+
+def _seconds(frames: int, fps: float) -> str:
+    return _seconds_value(Fraction(frames) / fps_fraction(fps))
+
+
+def fcpxml_with_timecode(text: str, timeline: otio.schema.Timeline, fps: float) -> str:
+    """Give the FCPXML sequence its start timecode and frame size, which the adapter omits.
+
+    Spine items sit on the sequence's clock, which starts at ``tcStart``, so their
+    offsets move by the same amount.
+    """
+    meta = timeline.metadata.get("soul_studio", {})
+    start = int(round(timeline.global_start_time.value)) if timeline.global_start_time is not None else 0
+    root = ElementTree.fromstring(text.encode("utf-8"))
+    for fmt in root.iter("format"):
+        if meta.get("width"):
+            fmt.set("width", str(meta["width"]))
+            fmt.set("height", str(meta["height"]))
+    for sequence in root.iter("sequence"):
+        sequence.set("tcStart", _seconds(start, fps))
+        sequence.set("tcFormat", "DF" if is_drop_frame(fps) else "NDF")
+        for spine in sequence.findall("spine"):
+            for item in spine:
+                offset = _parse_seconds(item.get("offset", "0s"))
+                item.set("offset", _seconds_value(offset + Fraction(start) / fps_fraction(fps)))
+    body = ElementTree.tostring(root, encoding="unicode")
+    return '<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE fcpxml>\n\n' + body + "\n"
+
+
+def _parse_seconds(text: str) -> Fraction:
+    value = text.rstrip("s") or "0"
+    return Fraction(value)
+
+
+def _seconds_value(value: Fraction) -> str:
+    return f"{value.numerator}s" if value.denominator == 1 else f"{value.numerator}/{value.denominator}s"
+
+
+def edl_text(timeline: otio.schema.Timeline, fps: float) -> str:
+    """CMX 3600 through the OTIO adapter, with record times at the start timecode.
+
+    The adapter writes one track and counts record time from zero, so each track is
+    written on its own behind a leading filler as long as the start timecode, and the
+    frame-code mode line the adapter leaves out is added.
+    """
+    rate = float(fps_fraction(fps))
+    start = timeline.global_start_time or _rt(0, rate)
+    blocks: list[list[str]] = []
+    for track in timeline.tracks:
+        single = otio.schema.Timeline(name=timeline.name)
+        copied = copy.deepcopy(track)
+        copied.kind = otio.schema.TrackKind.Video
+        copied.insert(0, otio.schema.Gap(source_range=otio.opentime.TimeRange(_rt(0, rate), start)))
+        single.tracks.append(copied)
+        text = otio.adapters.write_to_string(single, adapter_name="cmx_3600", rate=rate)
+        channel = "V" if track.kind == otio.schema.TrackKind.Video else "AA"
+        blocks.append(_relabel(text, channel))
+    title = f"TITLE: {timeline.name}"
+    fcm = "FCM: DROP FRAME" if is_drop_frame(fps) else "FCM: NON-DROP FRAME"
+    lines = [title, fcm, ""]
+    number = 0
+    for block in blocks:
+        for line in block:
+            if line[:3].isdigit() and len(line) > 4 and line[3] == " ":
+                number += 1
+                line = f"{number:03d}" + line[3:]
+            lines.append(line)
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _relabel(text: str, channel: str) -> list[str]:
+    out: list[str] = []
+    for line in text.splitlines():
+        if line.startswith("TITLE:") or not line.strip():
+            continue
+        if line[:3].isdigit() and channel != "V":
+            parts = line.split(None, 3)
+            # "NNN  REEL V     C  ..." -> channel column becomes A
+            line = f"{parts[0]}  {parts[1]:8} {channel:5} {parts[3]}"
+        out.append(line)
+    return out
+
+
+def dialogue_link(project: Project, seg: Segment, fps: float) -> MediaLink | None:
+    """The shot's source audio file; media time counts from the file's start."""
+    shot = seg.shot
+    assert shot is not None
+    if not shot.audio:
+        return None
+    path = project.resolve(shot.audio)
+    if path is None or not path.is_file():
+        return None
+    seconds = shot.audio_length
+    if not seconds:
+        try:
+            seconds = probe_audio(path).duration
+        except MediaError:
+            seconds = None
+    length = seconds_to_frames(seconds, fps) if seconds else None
+    return MediaLink(path, 0, length, seconds_to_frames(shot.audio_in, fps))

@@ -1,0 +1,74 @@
+"""The dialogue track of a cut: each shot's line placed at its first frame, silence between.
+
+Sample positions come from frame positions (``round(frame × 48000 / fps)``) so picture
+and sound cut on the same boundary; every shot's audio is padded or trimmed to its
+length on the timeline.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+
+from engine.media import DELIVERY_RATE, AudioClip, MediaError, load_audio
+from engine.timebase import fps_fraction
+from soul_studio.export.cut import Cut, Segment
+from soul_studio.project.model import Project
+
+CHANNELS = 2
+
+
+def sample_at(frame: int, fps: float, rate: int = DELIVERY_RATE) -> int:
+    """First sample of ``frame`` at ``rate``."""
+    return int(round(Fraction(frame) * rate / fps_fraction(fps)))
+
+
+def _source(project: Project, seg: Segment, take_audio: bool) -> tuple[str, float, float | None] | None:
+    shot = seg.shot
+    assert shot is not None
+    take = str(seg.take_path) if seg.take_path is not None else None
+    own = project.resolve(shot.audio) if shot.audio else None
+    if take_audio and take is not None:
+        return take, 0.0, None
+    if own is not None:
+        return str(own), shot.audio_in, shot.audio_out
+    if take is not None:
+        return take, 0.0, None
+    return None
+
+
+def shot_samples(project: Project, seg: Segment, fps: float, take_audio: bool = False,
+                 warnings: list[str] | None = None) -> np.ndarray:
+    """Stereo float32 samples of the segment's part of its shot, exactly its length."""
+    first = sample_at(seg.offset, fps)
+    count = sample_at(seg.offset + seg.length, fps) - first
+    out = np.zeros((CHANNELS, count), np.float32)
+    source = _source(project, seg, take_audio)
+    if source is None:
+        return out
+    path, start, end = source
+    try:
+        clip = load_audio(path, DELIVERY_RATE, CHANNELS, start=start, end=end)
+    except MediaError as exc:
+        if path == str(seg.take_path) and "no audio stream" in str(exc):
+            return out
+        if warnings is not None:
+            warnings.append(f"{seg.name!r}: audio could not be read ({exc}); exported as silence")
+        return out
+    piece = clip.samples[:, first : first + count]
+    out[:, : piece.shape[1]] = piece
+    return out
+
+
+def build_soundtrack(project: Project, cut: Cut, take_audio: bool = False,
+                     warnings: list[str] | None = None) -> AudioClip:
+    """The whole cut's dialogue as one stereo 48 kHz clip, as long as the picture."""
+    total = sample_at(cut.length, cut.fps)
+    track = np.zeros((CHANNELS, total), np.float32)
+    for seg in cut.shots():
+        at = sample_at(seg.record_start, cut.fps)
+        samples = shot_samples(project, seg, cut.fps, take_audio, warnings)
+        n = min(samples.shape[1], total - at)
+        track[:, at : at + n] = samples[:, :n]
+    return AudioClip(track, DELIVERY_RATE)
