@@ -1,0 +1,134 @@
+"""Low-rank adapters for the distilled student, in plain PyTorch.
+
+A 5B student saved as full weights is 10 GB; as a rank-64 LoRA on the attention and
+feed-forward projections it is a few hundred MB, and it can be merged into the loaded
+teacher for a draft and taken out again for a final without reloading anything.
+
+Files: ``student_lora.safetensors`` holds ``<module>.lora_A.weight`` (r×in) and
+``<module>.lora_B.weight`` (out×r) for each adapted ``nn.Linear``; ``lora_config.json``
+holds the rank, alpha and module names. The update of a module is
+``W += (alpha / rank) · B @ A``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+import torch
+from torch import nn
+
+LORA_WEIGHTS = "student_lora.safetensors"
+LORA_CONFIG = "lora_config.json"
+DEFAULT_TARGETS = ("to_q", "to_k", "to_v", "to_out.0", "ffn.net.0.proj", "ffn.net.2")
+
+
+class LoRALinear(nn.Module):
+    """``base(x) + (alpha / rank) · B(A(x))`` with ``base`` frozen and ``B`` starting at zero."""
+
+    def __init__(self, base: nn.Linear, rank: int, alpha: float) -> None:
+        super().__init__()
+        self.base = base
+        self.rank = rank
+        self.scale = alpha / rank
+        self.lora_A = nn.Linear(base.in_features, rank, bias=False, device=base.weight.device, dtype=base.weight.dtype)
+        self.lora_B = nn.Linear(rank, base.out_features, bias=False, device=base.weight.device, dtype=base.weight.dtype)
+        nn.init.kaiming_uniform_(self.lora_A.weight, a=math.sqrt(5))
+        nn.init.zeros_(self.lora_B.weight)
+        base.requires_grad_(False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.base(x) + self.lora_B(self.lora_A(x)) * self.scale
+
+    def delta(self) -> torch.Tensor:
+        return (self.lora_B.weight @ self.lora_A.weight) * self.scale
+
+
+def _matches(name: str, targets: Iterable[str]) -> bool:
+    return any(name == t or name.endswith("." + t) for t in targets)
+
+
+def add_lora(model: nn.Module, rank: int = 16, alpha: float | None = None,
+             targets: Iterable[str] = DEFAULT_TARGETS) -> list[str]:
+    """Wrap every ``nn.Linear`` of ``model`` whose name ends with a target; freeze the rest."""
+    targets = tuple(targets)
+    alpha = float(alpha if alpha is not None else rank)
+    model.requires_grad_(False)
+    names = [n for n, m in model.named_modules() if isinstance(m, nn.Linear) and _matches(n, targets)]
+    for name in names:
+        parent_name, _, child = name.rpartition(".")
+        parent = model.get_submodule(parent_name) if parent_name else model
+        setattr(parent, child, LoRALinear(getattr(parent, child), rank, alpha))
+    if not names:
+        raise ValueError(f"no linear layer matches {targets}")
+    return names
+
+
+def lora_modules(model: nn.Module) -> dict[str, LoRALinear]:
+    return {n: m for n, m in model.named_modules() if isinstance(m, LoRALinear)}
+
+
+def lora_state(model: nn.Module) -> dict[str, torch.Tensor]:
+    """The adapter tensors only, keyed ``<module>.lora_A.weight`` / ``<module>.lora_B.weight``."""
+    state = {}
+    for name, mod in lora_modules(model).items():
+        state[f"{name}.lora_A.weight"] = mod.lora_A.weight.detach().float().cpu().contiguous()
+        state[f"{name}.lora_B.weight"] = mod.lora_B.weight.detach().float().cpu().contiguous()
+    return state
+
+
+def save_lora(model: nn.Module, folder: str | os.PathLike[str]) -> Path:
+    """Write the adapters of ``model`` as safetensors plus their config."""
+    from safetensors.torch import save_file
+
+    mods = lora_modules(model)
+    if not mods:
+        raise ValueError("the model has no LoRA adapters")
+    root = Path(folder)
+    root.mkdir(parents=True, exist_ok=True)
+    first = next(iter(mods.values()))
+    save_file(lora_state(model), str(root / LORA_WEIGHTS))
+    config = {"rank": first.rank, "alpha": first.scale * first.rank, "modules": sorted(mods)}
+    (root / LORA_CONFIG).write_text(json.dumps(config, indent=2))
+    return root / LORA_WEIGHTS
+
+
+def merge_lora(model: nn.Module) -> nn.Module:
+    """Fold every adapter into its base weight and put the plain ``nn.Linear`` back."""
+    with torch.no_grad():
+        for name, mod in lora_modules(model).items():
+            mod.base.weight += mod.delta().to(mod.base.weight.dtype)
+            parent_name, _, child = name.rpartition(".")
+            parent = model.get_submodule(parent_name) if parent_name else model
+            setattr(parent, child, mod.base)
+    return model
+
+
+def read_lora(folder: str | os.PathLike[str]) -> tuple[dict[str, torch.Tensor], dict]:
+    """Adapter tensors and config from a folder written by :func:`save_lora` (safetensors only)."""
+    from safetensors.torch import load_file
+
+    root = Path(folder)
+    config = json.loads((root / LORA_CONFIG).read_text())
+    return load_file(str(root / LORA_WEIGHTS)), config
+
+
+@torch.no_grad()
+def apply_lora_delta(model: nn.Module, folder: str | os.PathLike[str], sign: float = 1.0) -> int:
+    """Add (``sign=1``) or remove (``sign=-1``) a saved LoRA in place; returns modules changed.
+
+    Works on the live model, so hooks registered on it (audio injection) stay in place.
+    """
+    state, config = read_lora(folder)
+    scale = float(config["alpha"]) / float(config["rank"])
+    changed = 0
+    for name in config["modules"]:
+        layer = model.get_submodule(name)
+        a, b = state[f"{name}.lora_A.weight"], state[f"{name}.lora_B.weight"]
+        delta = (b @ a) * scale * sign
+        layer.weight += delta.to(device=layer.weight.device, dtype=layer.weight.dtype)
+        changed += 1
+    return changed
