@@ -109,10 +109,12 @@ def test_render_without_audio(trained_soul_folder, make_portrait, tmp_path):
     assert sink.frames[0].shape == (80, 96, 3)
 
 
-def test_overlong_single_pass_refused(trained_soul_folder, make_portrait, make_audio, tmp_path):
-    from engine.backends.base import BackendError
-
-    job = _job(trained_soul_folder, make_portrait(), make_audio(duration=1.0), tmp_path, max_frames=9)
-    with pytest.raises(BackendError, match="one soul pass") as info:
-        SoulBackend().render(job, ListSink(), RenderContext())
-    assert "long-form" in info.value.hint
+def test_shot_longer_than_one_pass_is_generated_in_chunks(trained_soul_folder, make_portrait, make_audio, tmp_path):
+    job = _job(trained_soul_folder, make_portrait(), make_audio(duration=1.0), tmp_path, max_frames=13)
+    job = job.replace(duration=0.8)
+    sink = ListSink()
+    meta = SoulBackend().render(job, sink, RenderContext())
+    assert len(sink.frames) == job.frame_count == 20
+    assert sink.frames[-1].shape == (80, 96, 3)
+    assert meta["longform"]["chunks"] >= 2
+    assert meta["preset"]["chunk_frames"] == 13 and meta["preset"]["steps"] == 2

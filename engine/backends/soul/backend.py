@@ -7,7 +7,7 @@ Options read from ``job.options`` (all optional except the model folder):
 - ``device``, ``dtype``, ``vae_dtype``, ``cpu_offload``, ``vae_tiling``: see :class:`LoadOptions`
 - ``steps``, ``guidance_text``, ``guidance_audio``, ``negative_prompt``, ``batch_cfg``
 - ``resolution``: a preset of :data:`RESOLUTIONS`, or ``render_size``: [width, height]
-- ``max_frames``: refuse single passes longer than this (default 241)
+- ``max_frames``: the longest single pass (default 241); longer shots are generated in chunks
 
 The model renders at a preset resolution and ``4k+1`` frames; frames are then scaled
 to cover ``job.width``×``job.height`` and exactly ``job.frame_count`` are written.
@@ -163,6 +163,46 @@ class SoulBackend(Backend):
         end = job.audio_out if job.audio_out is not None else job.audio_in + job.duration
         return load_audio(job.audio_path, MODEL_RATE, 1, start=job.audio_in, end=end).mono()
 
+    def _draft_parts(self, job: JobSpec) -> dict[str, str | None]:
+        """The distilled student and light VAE a draft uses, when they are installed."""
+        from engine.backends.soul.presets import find_draft_parts
+
+        if job.quality != "draft":
+            return {"student": None, "light_vae": None}
+        return find_draft_parts(self._folder, job.options)
+
+    def _render_long(self, job: JobSpec, sink: FrameSink, ctx: RenderContext, width: int, height: int,
+                     max_frames: int, parts: dict[str, str | None]) -> dict[str, Any]:
+        """Shots longer than one pass, and drafts with a student/light VAE: chunked generation."""
+        import torch
+
+        from engine.backends.soul.longform import render_long
+        from engine.backends.soul.presets import resolve_preset
+        from engine.media import load_portrait
+
+        o = job.options
+        preset = resolve_preset(job.quality, o, parts, portrait=job.height > job.width)
+        preset["width"], preset["height"] = width, height
+        window = max(13, ((max_frames - 1) // 4) * 4 + 1)  # 13: portrait + 2 motion latents + 4 new frames
+        preset["chunk_frames"] = min(int(preset["chunk_frames"]), window)
+        for key, kind in (("steps", int), ("guidance_text", float), ("guidance_audio", float), ("batch_cfg", bool)):
+            if key in o:
+                preset[key] = kind(o[key])
+        try:
+            meta = render_long(self.pipe, job, preset, sink, ctx, self._audio(job), load_portrait(job.portrait_path))
+        except torch.cuda.OutOfMemoryError as exc:
+            raise BackendError("the GPU ran out of memory while rendering",
+                               hint="turn on cpu_offload and vae_tiling, or render a draft") from exc
+        report = getattr(self.pipe, "soul_report", None)
+        return {
+            "backend": self.name,
+            "model_folder": self._folder,
+            "model_hash": report.fingerprint if report is not None else None,
+            "device": str(self.pipe._execution_device),
+            "dtype": str(self.pipe.transformer.dtype).replace("torch.", ""),
+            **meta,
+        }
+
     def render(self, job: JobSpec, sink: FrameSink, ctx: RenderContext) -> dict[str, Any]:
         import torch
 
@@ -181,9 +221,9 @@ class SoulBackend(Backend):
         frames_out = job.frame_count
         frames = valid_frame_count(frames_out, pipe.vae_scale_factor_temporal)
         max_frames = int(o.get("max_frames", MAX_SINGLE_PASS_FRAMES))
-        if frames > max_frames:
-            raise BackendError(f"{frames} frames is more than one soul pass renders ({max_frames})",
-                               hint="render long shots with long-form chunking, or raise the max_frames option")
+        parts = self._draft_parts(job)
+        if frames > max_frames or o.get("longform") or parts["student"] or parts["light_vae"]:
+            return self._render_long(job, sink, ctx, width, height, max_frames, parts)
         prompt = job.prompt or (f"a person speaking: {job.text}" if job.text else "a person speaking to the camera")
         negative = o.get("negative_prompt", DEFAULT_NEGATIVE) if guidance_text != 1.0 else None
         pieces = (frames - 1) // pipe.vae_scale_factor_temporal + 1
