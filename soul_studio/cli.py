@@ -20,6 +20,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "soul_studio.render.command",
     "soul_studio.export.command",
     "soul_studio.script.command",
+    "soul_studio.bench.command",
+    "soul_studio.annotate.command",
 )
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
