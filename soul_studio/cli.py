@@ -22,6 +22,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "soul_studio.script.command",
     "soul_studio.bench.command",
     "soul_studio.annotate.command",
+    "soul_studio.models.command",
+    "soul_studio.farm.command",
 )
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2

@@ -28,6 +28,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="engine backend (default: the project's setting)")
     p.add_argument("--force", action="store_true", help="render again even when a matching take exists")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    from soul_studio.farm.command import add_farm_arguments
+
+    add_farm_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -62,7 +65,10 @@ async def render_project(project: Project, shot_ids: list[str], quality: str, ba
 
     history = EditHistory(project)
     with tempfile.TemporaryDirectory(prefix="soul-engine-") as journal:
-        manager = RenderManager(project, history.push, journal_dir=Path(journal), backend=backend)
+        from soul_studio.render.manager import registered_model_options
+
+        manager = RenderManager(project, history.push, journal_dir=Path(journal), backend=backend,
+                                backend_options=registered_model_options())
         await manager.start()
         progress = None
         try:
@@ -120,8 +126,18 @@ def run(args: argparse.Namespace) -> int:
     if not shot_ids:
         print("soul-studio: the project has no shots on its timeline", file=sys.stderr)
         return 2
-    statuses = asyncio.run(render_project(project, shot_ids, args.quality, args.backend, args.force,
-                                          show_progress=not args.quiet))
+    if getattr(args, "farm", None):
+        from soul_studio.farm.cluster import FarmError
+        from soul_studio.farm.command import run_farm_render
+
+        try:
+            statuses = run_farm_render(args, project, shot_ids)
+        except FarmError as exc:
+            print(f"soul-studio: {exc} ({exc.hint})", file=sys.stderr)
+            return 2
+    else:
+        statuses = asyncio.run(render_project(project, shot_ids, args.quality, args.backend, args.force,
+                                              show_progress=not args.quiet))
     save_project(project)
     done = sum(1 for s in statuses.values() if s in ("done", "reused"))
     print(f"soul-studio: {done}/{len(statuses)} shots rendered ({args.quality}); project saved to {project.path}")

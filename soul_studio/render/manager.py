@@ -61,7 +61,10 @@ Listener = Callable[[str, "JobState | None"], Any]
 
 
 class RenderManager:
-    """Keeps the engine busy with the project's shots and files the results as takes."""
+    """Keeps the engine busy with the project's shots and files the results as takes.
+
+    ``backend_options`` go into every job for the soul backend (see :func:`registered_model_options`).
+    """
 
     def __init__(
         self,
@@ -70,8 +73,10 @@ class RenderManager:
         journal_dir: Path | None = None,
         backend: str | None = None,
         client: EngineClient | None = None,
+        backend_options: dict[str, Any] | None = None,
     ) -> None:
         self.project = project
+        self.backend_options = dict(backend_options or {})
         self.apply_edit = apply_edit
         self.backend = backend
         self.journal_dir = journal_dir
@@ -138,7 +143,8 @@ class RenderManager:
             if shot is None:
                 continue
             try:
-                job = job_for_shot(self.project, shot, quality, self.backend, self._fingerprints)
+                job = job_for_shot(self.project, shot, quality, self.backend, self._fingerprints,
+                                   backend_options=self.backend_options)
             except ShotNotRenderable as exc:
                 state = JobState(job_id=f"invalid-{shot_id}-{quality}", shot_id=shot_id, quality=quality,
                                  status="failed", error=str(exc), hint="fix the shot and render again")
@@ -292,3 +298,14 @@ class RenderManager:
             self._idle.clear()
         else:
             self._idle.set()
+
+
+def registered_model_options() -> dict[str, Any]:
+    """Job options for the Soul model folders registered on this machine (``soul-studio models``)."""
+    from soul_studio.models.registry import ModelRegistry, soul_render_options
+    from soul_studio.models.settings import StudioPaths
+
+    try:
+        return dict(soul_render_options(ModelRegistry(StudioPaths.default())))
+    except (OSError, ValueError):
+        return {}

@@ -75,8 +75,13 @@ def job_for_shot(
     backend: str | None = None,
     fingerprints: FingerprintCache | None = None,
     output_path: str | None = None,
+    backend_options: dict[str, object] | None = None,
 ) -> JobSpec:
-    """Snapshot ``shot`` into a JobSpec. Raises :class:`ShotNotRenderable` with a fix."""
+    """Snapshot ``shot`` into a JobSpec. Raises :class:`ShotNotRenderable` with a fix.
+
+    ``backend_options`` (model folders registered on this machine, device choices) are
+    merged under the project's own settings.
+    """
     if project.folder is None:
         raise ShotNotRenderable("save the project first: takes are written into its takes/ folder")
     character = project.character(shot.character_id)
@@ -93,7 +98,7 @@ def job_for_shot(
     backend = backend or project.settings.default_backend
     width, height = render_size(project, quality, backend)
     prompt = shot.prompt or character.prompt
-    options: dict[str, object] = {}
+    options: dict[str, object] = dict(backend_options or {}) if backend == "soul" else {}
     if backend == "soul" and project.settings.model_folder:
         options["model_folder"] = str(project.resolve(project.settings.model_folder))
     prints: dict[str, str] = {}

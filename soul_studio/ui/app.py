@@ -10,6 +10,25 @@ from pathlib import Path
 from soul_studio.ui.settings import StudioSettings
 
 
+def _first_run(settings: StudioSettings, project_path: str | None) -> str | None:
+    """On the very first start, offer the demo scene or the Soul model folder."""
+    from soul_studio.models.settings import StudioPaths
+    from soul_studio.ui.first_run import FirstRunDialog, needs_first_run
+
+    paths = StudioPaths.default()
+    if not needs_first_run(paths):
+        return project_path
+    dialog = FirstRunDialog(paths)
+    dialog.exec()
+    if dialog.choice == "demo":
+        from soul_studio.demo import working_copy
+
+        return str(working_copy())
+    if dialog.choice == "model":
+        settings.default_backend = "soul"
+    return project_path
+
+
 def run_studio(project_path: str | None, settings: StudioSettings | None = None) -> int:
     """Open the studio (on ``project_path`` when given) and run until the window closes."""
     import qasync
@@ -23,6 +42,8 @@ def run_studio(project_path: str | None, settings: StudioSettings | None = None)
     app.setOrganizationName("SoulStudio")
     apply_theme(app)  # type: ignore[arg-type]
     settings = settings or StudioSettings()
+    if not project_path and os.environ.get("QT_QPA_PLATFORM") != "offscreen":
+        project_path = _first_run(settings, project_path)
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     window = MainWindow(settings)

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPushButton,
     QSpinBox,
+    QTabWidget,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
@@ -103,7 +104,7 @@ class PreferencesDialog(QDialog):
         super().__init__(parent)
         self.settings = settings
         self.setWindowTitle("Preferences")
-        self.setMinimumWidth(520)
+        self.setMinimumWidth(640)
         form = QFormLayout()
         form.setVerticalSpacing(9)
         self.backend = QComboBox()
@@ -140,8 +141,20 @@ class PreferencesDialog(QDialog):
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
+        general = QWidget()
+        general.setLayout(form)
+        tabs = QTabWidget()
+        tabs.addTab(general, "General")
+        try:
+            from soul_studio.models.settings import StudioPaths
+            from soul_studio.ui.preferences_models import ModelsPage
+
+            self.models_page: QWidget | None = ModelsPage(StudioPaths.default())
+            tabs.addTab(self.models_page, "Models")
+        except (OSError, ValueError):  # an unreadable registry must not block Preferences
+            self.models_page = None
         layout = QVBoxLayout(self)
-        layout.addLayout(form)
+        layout.addWidget(tabs)
         layout.addWidget(buttons)
 
     def apply(self) -> None:

@@ -95,7 +95,8 @@ class MainWindow(QMainWindow):
         self.setWindowIcon(icon("soul-studio"))
         self.setMinimumSize(1100, 680)
 
-        factory = manager_factory or default_manager_factory(settings.default_backend, settings.cache_folder / "engine")
+        factory = manager_factory or default_manager_factory(settings.default_backend, settings.cache_folder / "engine",
+                                                              settings)
         self.renderer = RenderController(self.document, settings, factory, self)
 
         self.viewer = Viewer(self.document, self.editor, self.cache)

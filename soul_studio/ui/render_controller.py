@@ -24,13 +24,25 @@ ManagerFactory = Callable[[Document, Callable[[Edit], None]], Any]
 DRAFT_FIELDS = ("text", "prompt", "audio", "audio_in", "audio_out", "hold_seconds", "seed", "framing", "character_id")
 
 
-def default_manager_factory(backend: str | None, journal_dir: Any = None) -> ManagerFactory:
-    """Build the real RenderManager, which starts its own engine client."""
+def default_manager_factory(backend: str | None, journal_dir: Any = None,
+                            settings: StudioSettings | None = None) -> ManagerFactory:
+    """Build the real RenderManager, which starts its own engine client.
+
+    Soul jobs get the model folders registered on this machine, then the folder and GPU
+    chosen in Preferences, which win.
+    """
 
     def make(document: Document, apply_edit: Callable[[Edit], None]) -> Any:
-        from soul_studio.render.manager import RenderManager
+        from soul_studio.render.manager import RenderManager, registered_model_options
 
-        return RenderManager(document.project, apply_edit, journal_dir=journal_dir, backend=backend)
+        options = registered_model_options()
+        if settings is not None:
+            if settings.model_folder:
+                options["model_folder"] = settings.model_folder
+            if settings.gpu_index > 0:
+                options["device"] = f"cuda:{settings.gpu_index}"
+        return RenderManager(document.project, apply_edit, journal_dir=journal_dir, backend=backend,
+                             backend_options=options)
 
     return make
 
@@ -48,7 +60,7 @@ class RenderController(QObject):
         super().__init__(parent)
         self.document = document
         self.settings = settings
-        self.factory = factory or default_manager_factory(None, settings.cache_folder / "engine")
+        self.factory = factory or default_manager_factory(None, settings.cache_folder / "engine", settings)
         self.manager: Any = None
         self.engine_status = "stopped"
         self.engine_error = ""

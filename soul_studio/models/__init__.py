@@ -1,0 +1,1 @@
+"""Model manager: register local model folders, validate them, estimate the GPU memory they need."""

@@ -1,0 +1,147 @@
+"""The model registry: named local model folders of known kinds, kept in ``models.json``.
+
+Entries remember the fingerprint a folder had when it was added, so ``check`` can tell
+a folder that changed on disk since. The file is written atomically; a damaged file is
+kept aside (``models.json.broken``) rather than silently replaced.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from soul_studio.models.settings import StudioPaths
+
+KINDS: dict[str, str] = {
+    "wan-ti2v-5b": "Wan2.2-TI2V-5B diffusers folder (the soul model; may include audio_adapter/ and audio_encoder/)",
+    "soul-adapter": "Soul audio-injection layers (config.json + diffusion_pytorch_model.safetensors)",
+    "audio-encoder": "Wav2Vec2 audio encoder (config.json + model.safetensors + preprocessor_config.json)",
+    "student": "distilled few-step student (distill.json + transformer/ or LoRA safetensors)",
+    "light-vae": "light VAE decoder for drafts (config.json + diffusion_pytorch_model.safetensors)",
+}
+REGISTRY_VERSION = 1
+
+
+class RegistryError(ValueError):
+    """A registry request that cannot be done; the message says why."""
+
+
+@dataclass
+class ModelEntry:
+    """One registered model folder."""
+
+    name: str
+    kind: str
+    path: str
+    added: str = ""
+    fingerprint: str = ""
+    size_bytes: int = 0
+    notes: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModelEntry:
+        known = {k: data[k] for k in ("name", "kind", "path", "added", "fingerprint", "size_bytes", "notes") if k in data}
+        return cls(**known)
+
+
+class ModelRegistry:
+    """Load, change and save the user's model registry."""
+
+    def __init__(self, paths: StudioPaths) -> None:
+        self.paths = paths
+        self.entries: dict[str, ModelEntry] = {}
+        self.load()
+
+    @property
+    def file(self) -> Path:
+        return self.paths.models_file
+
+    def load(self) -> None:
+        self.entries = {}
+        try:
+            raw = self.file.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return
+        try:
+            data = json.loads(raw)
+            for item in data.get("models", []):
+                entry = ModelEntry.from_dict(item)
+                self.entries[entry.name] = entry
+        except (ValueError, TypeError, AttributeError) as exc:
+            broken = self.file.with_suffix(".json.broken")
+            os.replace(self.file, broken)
+            raise RegistryError(f"the model registry {self.file} was damaged and was moved to {broken} ({exc})") from exc
+
+    def save(self) -> None:
+        self.file.parent.mkdir(parents=True, exist_ok=True)
+        data = {"version": REGISTRY_VERSION, "models": [e.to_dict() for e in self.entries.values()]}
+        fd, tmp = tempfile.mkstemp(prefix=".models.", suffix=".partial.json", dir=self.file.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump(data, handle, indent=2, sort_keys=True)
+                handle.write("\n")
+            os.replace(tmp, self.file)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def names(self) -> list[str]:
+        return sorted(self.entries)
+
+    def get(self, name: str) -> ModelEntry:
+        try:
+            return self.entries[name]
+        except KeyError:
+            known = ", ".join(self.names()) or "none registered"
+            raise RegistryError(f"no model named {name!r} ({known})") from None
+
+    def add(self, name: str, kind: str, path: str | os.PathLike[str], fingerprint: str = "", size_bytes: int = 0,
+            replace: bool = False) -> ModelEntry:
+        if kind not in KINDS:
+            raise RegistryError(f"unknown model kind {kind!r}; choose one of {', '.join(KINDS)}")
+        if not name or any(ch in name for ch in "/\\\n"):
+            raise RegistryError(f"model name {name!r} must be non-empty and hold no slashes")
+        if name in self.entries and not replace:
+            raise RegistryError(f"a model named {name!r} is already registered; remove it first")
+        entry = ModelEntry(name=name, kind=kind, path=str(Path(path).expanduser().resolve()),
+                           added=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+                           fingerprint=fingerprint, size_bytes=int(size_bytes))
+        self.entries[name] = entry
+        self.save()
+        return entry
+
+    def remove(self, name: str) -> ModelEntry:
+        entry = self.get(name)
+        del self.entries[name]
+        self.save()
+        return entry
+
+
+def soul_render_options(registry: ModelRegistry, preferred: str = "soul") -> dict[str, str]:
+    """Job options that point the soul backend at the registered folders.
+
+    ``model_folder`` is the wan-ti2v-5b entry named ``preferred`` (else the first one);
+    ``student_folder`` and ``light_vae_folder`` the first registered student and light VAE.
+    Kinds with nothing registered are left out, so the backend's own fallbacks apply.
+    """
+    options: dict[str, str] = {}
+    by_kind: dict[str, list[ModelEntry]] = {}
+    for name in registry.names():
+        entry = registry.entries[name]
+        by_kind.setdefault(entry.kind, []).append(entry)
+    models = by_kind.get("wan-ti2v-5b", [])
+    if models:
+        chosen = next((e for e in models if e.name == preferred), models[0])
+        options["model_folder"] = chosen.path
+    for kind, key in (("student", "student_folder"), ("light-vae", "light_vae_folder")):
+        if by_kind.get(kind):
+            options[key] = by_kind[kind][0].path
+    return options
