@@ -369,7 +369,7 @@ class Viewer(QWidget):
         elapsed = self._clock.nsecsElapsed() / 1e9
         frame = self._clock_frame + int(elapsed * float(fps_fraction(project.fps)) * self.speed)
         end = max(0, project.duration_frames() - 1)
-        if frame >= end or frame <= 0:
+        if (self.speed > 0 and frame >= end) or (self.speed < 0 and frame <= 0):
             frame = max(0, min(end, frame))
             self.editor.set_playhead(frame)
             self.stop()
