@@ -86,6 +86,24 @@ def _polyline(points: np.ndarray, thickness: float) -> object:
     return lambda m: cv2.polylines(m, [pts], False, 255, t, cv2.LINE_AA)
 
 
+def _strands(shape: tuple[int, int], rng: np.random.Generator, crown: tuple[float, float], spread: float,
+             count: int, step: float, steps: tuple[int, int]) -> np.ndarray:
+    """Hair strands combed out from the crown and bending down under gravity: a mask in [0, 1]."""
+    canvas = np.zeros(shape, np.uint8)
+    for _ in range(count):
+        phi = float(rng.uniform(-1.5, 1.5))  # direction from straight down, radians
+        x = crown[0] + float(rng.normal(0, 0.08)) * spread
+        y = crown[1] + abs(float(rng.normal(0, 0.04))) * spread
+        pts = [(x, y)]
+        for _k in range(int(rng.integers(*steps))):
+            x, y = x + step * np.sin(phi), y + step * np.cos(phi)
+            phi *= 0.93  # gravity pulls every strand towards vertical
+            pts.append((x, y))
+        arr = np.round(np.array(pts)).astype(np.int32).reshape(-1, 1, 2)
+        cv2.polylines(canvas, [arr], False, int(rng.integers(60, 255)), 1, cv2.LINE_AA)
+    return cv2.GaussianBlur(canvas.astype(np.float32) / 255.0, (0, 0), 0.5)
+
+
 def _jitter(rng: np.random.Generator, colour: tuple[int, int, int], amount: float) -> np.ndarray:
     return np.clip(np.asarray(colour, np.float32) + rng.normal(0, amount, 3), 0, 255)
 
@@ -130,43 +148,69 @@ def draw_portrait(
         br = rng.uniform(0.03, 0.09) * s
         _paint(canvas, _soft_mask(shape, _ellipse((bx, by), (br, br)), br * 0.4), (235, 230, 210), 0.12)
 
+    hair_seen = np.zeros(shape, np.float32)  # where hair shows, for the strand texture
+
+    def cover(mask: np.ndarray, is_hair: bool) -> None:
+        nonlocal hair_seen
+        hair_seen = hair_seen * (1 - mask) + (mask if is_hair else 0)
+
     # ---- long hair falls behind the shoulders
     if style == "long":
-        back = np.array(
-            [[cx - 1.25 * fa, cy - 0.2 * fb], [cx - 1.35 * fa, cy + 1.7 * fb], [cx + 1.35 * fa, cy + 1.7 * fb],
-             [cx + 1.25 * fa, cy - 0.2 * fb]]
-        )
-        _paint(canvas, _soft_mask(shape, _poly(back), 0.01 * s), hair * 0.8)
+        yb = np.linspace(cy - 0.35 * fb, cy + 1.75 * fb, 24)
+        spread = 1.08 + 0.22 * np.clip((yb - (cy - 0.35 * fb)) / (1.6 * fb), 0, 1) ** 0.7
+        ends = cy + 1.75 * fb - 0.15 * fb * np.sin(np.linspace(0, np.pi, 24))
+        back = np.concatenate([np.stack([cx - spread * fa, yb], 1),
+                               np.stack([np.linspace(cx - 1.3 * fa, cx + 1.3 * fa, 24), ends], 1),
+                               np.stack([cx + spread[::-1] * fa, yb[::-1]], 1)])
+        back_mask = _soft_mask(shape, _poly(back), 0.006 * s)
+        _paint(canvas, back_mask, hair * 0.72)
+        cover(back_mask, True)
 
     # ---- shoulders and clothing
-    shoulder_y = cy + 1.55 * fb
-    torso = _soft_mask(shape, _ellipse((cx, shoulder_y + 0.55 * s), (2.6 * fa, 0.62 * s)), 0.006 * s)
-    cloth_field = np.asarray(cloth, np.float32) * (0.75 + 0.35 * np.clip(1 - (xx - cx + fa) / (3 * fa), 0, 1))[..., None]
+    shoulder_y = cy + 1.4 * fb
+    sx = np.linspace(0, 1, 16)
+    slope = np.stack([cx + (0.45 + 1.95 * sx) * fa, shoulder_y + (0.05 + 0.5 * sx**1.6) * fb], 1)
+    body = np.concatenate([slope[::-1] * [-1, 1] + [2 * cx, 0], slope, [[cx + 2.7 * fa, H + 10], [cx - 2.7 * fa, H + 10]]])
+    torso = _soft_mask(shape, _poly(body), 0.006 * s)
+    side_light = np.clip(0.78 + 0.3 * (1 - (xx - cx + fa) / (4 * fa)), 0.6, 1.1)
+    cloth_field = np.asarray(cloth, np.float32) * side_light[..., None]
     _paint(canvas, torso, cloth_field)
+    cover(torso, False)
+    for side in (-1, 1):  # soft folds where the sleeves meet the chest
+        fold = np.array([[cx + side * 1.4 * fa, shoulder_y + 0.6 * fb], [cx + side * 1.2 * fa, H]])
+        _shade(canvas, _soft_mask(shape, _polyline(fold, 0.1 * fa), 0.08 * fa) * torso, 0.85)
 
     # ---- neck with a shadow under the jaw
     neck = np.array(
-        [[cx - 0.5 * fa, cy + 0.5 * fb], [cx - 0.56 * fa, shoulder_y + 0.1 * fb], [cx, shoulder_y + 0.35 * fb],
-         [cx + 0.56 * fa, shoulder_y + 0.1 * fb], [cx + 0.5 * fa, cy + 0.5 * fb]]
+        [[cx - 0.44 * fa, cy + 0.5 * fb], [cx - 0.5 * fa, shoulder_y + 0.1 * fb], [cx, shoulder_y + 0.35 * fb],
+         [cx + 0.5 * fa, shoulder_y + 0.1 * fb], [cx + 0.44 * fa, cy + 0.5 * fb]]
     )
     neck_shade = np.clip(0.72 + 0.3 * (yy - (cy + fb)) / (0.6 * fb), 0.72, 0.95)
-    _paint(canvas, _soft_mask(shape, _poly(neck), 0.004 * s), skin * neck_shade[..., None])
+    neck_mask = _soft_mask(shape, _poly(neck), 0.004 * s)
+    _paint(canvas, neck_mask, skin * neck_shade[..., None])
+    cover(neck_mask, False)
     collar = np.array([[cx - 0.75 * fa, shoulder_y], [cx, shoulder_y + 0.55 * fb], [cx + 0.75 * fa, shoulder_y]])
     _paint(canvas, _soft_mask(shape, _polyline(collar, 0.012 * s), 1.5), cloth * 0.55, 0.8)
 
     # ---- ears
     for side in (-1, 1):
-        _paint(canvas, _soft_mask(shape, _ellipse((cx + side * 0.97 * fa, cy + 0.08 * fb), (0.16 * fa, 0.3 * fb)), 2),
-               skin * 0.82)
+        ear = _soft_mask(shape, _ellipse((cx + side * 0.97 * fa, cy + 0.08 * fb), (0.14 * fa, 0.26 * fb)), 0.004 * s)
+        _paint(canvas, ear, skin * 0.9)
+        cover(ear, False)
+        _shade(canvas, _soft_mask(shape, _ellipse((cx + side * 0.99 * fa, cy + 0.1 * fb), (0.06 * fa, 0.15 * fb)), 0.03 * fa), 0.8)
 
     # ---- hair volume behind the face
     hair_ax = (1.12 * fa, 1.08 * fb) if style != "bob" else (1.22 * fa, 1.1 * fb)
     hair_cy = cy - 0.1 * fb
-    _paint(canvas, _soft_mask(shape, _ellipse((cx, hair_cy), hair_ax), 0.008 * s), hair * 0.85)
+    volume = _soft_mask(shape, _ellipse((cx, hair_cy), hair_ax), 0.008 * s)
+    _paint(canvas, volume, hair * 0.85)
+    cover(volume, True)
     if style == "bob":
         bob = np.array([[cx - 1.22 * fa, hair_cy], [cx - 1.15 * fa, cy + 0.75 * fb], [cx - 0.8 * fa, cy + 0.8 * fb],
                         [cx + 0.8 * fa, cy + 0.8 * fb], [cx + 1.15 * fa, cy + 0.75 * fb], [cx + 1.22 * fa, hair_cy]])
-        _paint(canvas, _soft_mask(shape, _poly(bob), 0.008 * s), hair * 0.8)
+        bob_mask = _soft_mask(shape, _poly(bob), 0.008 * s)
+        _paint(canvas, bob_mask, hair * 0.8)
+        cover(bob_mask, True)
 
     # ---- face: an egg-shaped oval with a narrower jaw
     ang = np.linspace(0, 2 * np.pi, 180, endpoint=False)
@@ -175,11 +219,12 @@ def draw_portrait(
     face_mask = _soft_mask(shape, _poly(face_pts), 0.004 * s)
     nx, ny = (xx - cx) / fa, (yy - cy) / fb
     r2 = nx**2 + ny**2
-    light = 1.06 - 0.09 * nx - 0.05 * ny - 0.22 * np.clip(r2, 0, 1.2) ** 2
+    light = 1.0 - 0.08 * nx - 0.04 * ny - 0.24 * np.clip(r2, 0, 1.2) ** 2
     skin_field = skin[None, None, :] * light[..., None]
     blush = np.exp(-(((np.abs(xx - cx) - 0.55 * fa) / (0.22 * fa)) ** 2 + ((yy - (cy + 0.25 * fb)) / (0.16 * fb)) ** 2))
     skin_field = skin_field * (1 - 0.12 * blush[..., None]) + 0.12 * blush[..., None] * np.array([220, 120, 110])
     _paint(canvas, face_mask, skin_field)
+    cover(face_mask, False)
 
     ey = cy - 0.02 * fb
     ex = 0.42 * fa
@@ -259,7 +304,7 @@ def draw_portrait(
         crease = np.stack([exs[3:-3], top[3:-3] - 0.9 * eh], 1)
         _shade(canvas, _soft_mask(shape, _polyline(crease, 0.03 * fa), 0.02 * fa), 0.85)
         bx = np.linspace(-1.15, 1.1, 25)
-        brow = np.stack([ecx + side * ew * bx, ey - 2.6 * eh - 0.9 * eh * (1 - (bx - 0.1) ** 2) + side * 0.0], 1)
+        brow = np.stack([ecx + side * ew * bx, ey - 2.6 * eh - 0.9 * eh * (1 - (bx - 0.1) ** 2)], 1)
         thick = float(rng.uniform(0.06, 0.1)) * fa
         _paint(canvas, _soft_mask(shape, _polyline(brow, thick), 0.02 * fa), hair * 0.7, 0.92)
 
@@ -267,7 +312,7 @@ def draw_portrait(
     hx = np.linspace(-1.15, 1.15, 60)
     part = float(rng.uniform(-0.45, 0.45))
     sweep = np.where(hx < part, 1.0, -1.0) * float(rng.choice([-1.0, 1.0]))
-    hairline = cy - 0.44 * fb - 0.2 * fb * np.cos(np.clip(hx, -1, 1) * np.pi / 2)
+    hairline = cy - 0.42 * fb - 0.26 * fb * np.cos(np.clip(hx, -1, 1) * np.pi / 2) ** 1.5
     hairline += 0.05 * fb * np.clip(np.abs(hx - part) / 0.6, 0, 1) * (1 + 0.6 * sweep)
     hairline = np.where(np.abs(hx) > 0.8, hairline + 0.55 * fb * (np.clip(np.abs(hx) - 0.8, 0, None) / 0.35) ** 1.5, hairline)
     top_y = hair_cy - 1.08 * fb
@@ -275,19 +320,16 @@ def draw_portrait(
     hair_mask = _soft_mask(shape, _poly(cap), 0.006 * s) * _soft_mask(shape, _ellipse((cx, hair_cy), hair_ax), 0.004 * s)
     hair_field = hair[None, None, :] * (1.05 - 0.25 * np.clip((yy - top_y) / (1.2 * fb), 0, 1) + 0.12 * -nx.clip(-1, 1))[..., None]
     _paint(canvas, hair_mask, hair_field)
-    strands = np.zeros(shape, np.uint8)
-    for _ in range(int(140 * s / 512)):
-        x0 = cx + rng.uniform(-1.1, 1.1) * fa
-        ys = np.linspace(top_y + rng.uniform(0, 0.3) * fb, cy - rng.uniform(0.3, 0.6) * fb, 8)
-        xs_ = x0 + (part * fa - x0) * 0.2 * np.cos(np.linspace(0, 1.5, 8)) + rng.normal(0, 0.01 * fa, 8).cumsum()
-        pts = np.round(np.stack([xs_, ys], 1)).astype(np.int32).reshape(-1, 1, 2)
-        cv2.polylines(strands, [pts], False, int(rng.integers(90, 255)), 1, cv2.LINE_AA)
-    strand_mask = cv2.GaussianBlur(strands.astype(np.float32) / 255, (0, 0), 0.6) * hair_mask
-    _shade(canvas, strand_mask, 1.35)
+    cover(hair_mask, True)
+    crown = (cx + part * fa, top_y + 0.06 * fb)
+    long_steps = (30, 60) if style == "long" else (14, 34)
+    texture = _strands(shape, rng, crown, fa, int(420 * s / 512), 0.06 * fa, long_steps)
+    _shade(canvas, texture * hair_seen, 1.3)
+    _shade(canvas, (1 - texture) * hair_seen, 0.93)
 
     # ---- finish: gentle blur for a painted look, then film grain
     canvas = cv2.GaussianBlur(canvas, (0, 0), max(0.5, s / 900))
-    canvas += rng.normal(0, 2.2, canvas.shape).astype(np.float32)
+    canvas += rng.normal(0, 1.4, canvas.shape).astype(np.float32)
     rgb = np.clip(canvas, 0, 255).astype(np.uint8)
     if not return_landmarks:
         return rgb
@@ -373,7 +415,7 @@ def _syllable(rng: np.random.Generator, n: int, rate: int, f0_start: float, f0_e
     response = glottal.astype(np.complex128)
     for k, fk in enumerate(_VOWELS[vowel]):
         response = response * _resonance(freqs, fk * float(rng.uniform(0.95, 1.05)), 70 + 40 * k, rate)
-    lip_radiation = freqs / (freqs + 300.0)
+    lip_radiation = freqs / 500.0  # +6 dB/octave from the lips
     out = np.fft.irfft(spec * response * lip_radiation, size)[:n]
     return out
 
@@ -422,11 +464,10 @@ def speech_like_audio(
                 out[pos : pos + m] += noise
                 pos += m
             k += 1
-        # make the segment edges land exactly: fade the last 10 ms
+        # End each segment with a 10 ms fade so it stops exactly at its end time.
         fade = min(int(0.01 * sample_rate), b - a)
         if fade > 0:
             out[b - fade : b] *= np.linspace(1, 0, fade)
-            out[b:] = out[b:]  # silence stays silence
     np.clip(out, -0.99, 0.99, out=out)
     return AudioClip(out.astype(np.float32)[None, :], sample_rate)
 
