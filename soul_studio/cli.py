@@ -40,8 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:
-            if exc.name == name:  # that feature is not part of this build
-                continue
+            if exc.name and (name == exc.name or name.startswith(exc.name + ".")):
+                continue  # that feature is not part of this build (an app bundle leaves some out)
             raise
         module.register(subparsers)
     return parser
