@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     sizes = {"720p": (1280, 720), "1080p": (1920, 1080)}
     # The take (final quality, the default H.264 preset) and the interactive draft
     # (draft quality, the ultrafast H.264 preset); the named metrics are the take's.
-    modes = {"": ("final", "h264"), "_draft": ("draft", "h264_draft")}
+    modes = {"": ("final", "h264_take"), "_draft": ("draft", "h264_draft")}
     metrics: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for suffix, (quality, codec) in modes.items():

@@ -65,8 +65,8 @@ def sidecar_path_for(take_path: str | os.PathLike[str]) -> Path:
 
 
 def codec_for(job: JobSpec) -> str:
-    """The encoder preset: ``options["codec"]`` if given, else fast H.264 for drafts, H.264 for finals."""
-    codec = job.options.get("codec") or ("h264_draft" if job.quality == "draft" else "h264")
+    """The encoder preset: ``options["codec"]`` if given, else fast H.264 for drafts, clean H.264 for finals."""
+    codec = job.options.get("codec") or ("h264_draft" if job.quality == "draft" else "h264_take")
     if codec not in CODECS:
         raise BackendError(f"unknown codec {codec!r}", hint=f"choose one of {', '.join(CODECS)}")
     suffix = Path(job.output_path).suffix.lower()

@@ -42,7 +42,7 @@ def test_take_holds_every_frame_in_order_with_the_dialogue_range(make_job, takes
     assert sidecar["metadata"] == {"steps": 2, "chunks": 3, "device": "cpu", "frames": 25}
     assert sidecar["versions"]["engine"] and sidecar["versions"]["av"]
     assert sidecar["timings"]["total_s"] >= sidecar["timings"]["render_s"] >= 0
-    assert sidecar["audio"]["silent"] is False and sidecar["codec"] == "h264"
+    assert sidecar["audio"]["silent"] is False and sidecar["codec"] == "h264_take"
     assert info.metadata.get("comment") == TAG_PREFIX + job.job_id
 
 
