@@ -247,6 +247,7 @@ class VideoWriter:
         os.close(fd)
         self._tmp = Path(tmp)
         self.frames_written = 0
+        self._mode: str | None = None  # "frames" or "chunks": one movie is written one way
         self._audio_samples_written = 0
         self._closed = False
         self._audio: AudioClip | None = None
@@ -323,6 +324,7 @@ class VideoWriter:
         """
         if self._closed:
             raise RuntimeError("writer is closed")
+        self._claim("chunks")
         self._container.start_encoding()  # opens the stream's encoder: its headers are the reference
         base = self.frames_written
         checked = False
@@ -352,7 +354,16 @@ class VideoWriter:
             raise MediaError(self.path, f"cannot write video ({exc.strerror or exc})", "free disk space and render again") from exc
         self._push_audio(max(base, decoded_by))  # keep the sound interleaved with the picture
 
+    def _claim(self, mode: str) -> None:
+        """Refuse to mix write() and write_chunk(): the writer's own encoder may still hold
+        reordered frames (B-frames) that a spliced chunk would overtake."""
+        if self._mode is None:
+            self._mode = mode
+        elif self._mode != mode:
+            raise RuntimeError("a movie is written either frame by frame or in chunks, not both")
+
     def _encode(self, vf: av.VideoFrame) -> None:
+        self._claim("frames")
         vf.pts = self.frames_written
         vf.time_base = self._frame_time_base
         try:
