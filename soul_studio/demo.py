@@ -67,16 +67,16 @@ def render_headless(project_path: Path) -> int:
     print(f"Rendered {len(statuses) - len(failed)}/{len(statuses)} shots into {project.takes_folder}")
     if failed:
         return 1
-    try:
-        from soul_studio.export import export_project
-    except ImportError:
-        return 0
+    from soul_studio.export import export_project
+
     out = project_path.parent / "exports" / "demo_cut.mp4"
     out.parent.mkdir(exist_ok=True)
     if out.exists():
         out.unlink()
     result = export_project(project, "mp4", out)
-    print(f"Exported the cut to {getattr(result, 'path', out)}")
+    print(f"Exported the cut to {result.path}")
+    for warning in result.warnings:
+        print(f"  note: {warning}")
     return 0
 
 
