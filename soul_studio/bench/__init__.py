@@ -2,7 +2,7 @@
 
 ``soul-studio bench RENDERS_DIR`` scores a folder of takes and writes ``results.json``,
 PNG plots and an HTML page. The weight-free measures always run; SyncNet, ArcFace,
-CLIP and FID scores join in when the user supplies their weights. Nothing here imports
+CLIP, FID and FVD scores join in when the user supplies their weights. Nothing here imports
 Qt, and matplotlib is imported only when a report is drawn.
 """
 

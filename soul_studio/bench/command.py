@@ -25,7 +25,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--arcface", type=Path, metavar="MODEL", help="ArcFace face embedder (IResNet .safetensors/.pth, or .onnx)")
     p.add_argument("--clip", type=Path, metavar="FOLDER", help="CLIP model folder (safetensors) for text alignment")
     p.add_argument("--inception", type=Path, metavar="MODEL", help="image feature model (.onnx) for FID")
-    p.add_argument("--reference", type=Path, metavar="DIR", help="reference pictures or movies for FID")
+    p.add_argument("--i3d", type=Path, metavar="FOLDER",
+                   help="video feature network folder (config.json + model.safetensors) for FVD")
+    p.add_argument("--reference", type=Path, metavar="DIR", help="reference pictures or movies for FID and FVD")
     p.add_argument("--quiet", action="store_true", help="print only the summary")
     p.set_defaults(func=run)
 
@@ -44,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         models = Models.load(syncnet=args.syncnet, arcface=args.arcface, clip=args.clip,
-                             inception=args.inception, reference=args.reference)
+                             inception=args.inception, reference=args.reference, i3d=args.i3d)
     except BenchError as exc:
         print(f"soul-studio bench: {exc.message}", file=sys.stderr)
         if exc.hint:

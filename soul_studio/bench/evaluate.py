@@ -36,6 +36,7 @@ IDENTITY_PER_SECOND = 4
 SYNCNET_MAX_FRAMES = 1500  # one minute at 25 fps of 224×224 crops held in memory
 CLIP_FRAMES = 8
 FID_FRAMES = 48
+MAX_VIDEO_CLIPS = 32
 
 
 @dataclass
@@ -180,8 +181,20 @@ def _reference_features(models: Models) -> np.ndarray:
     return np.stack(rows)
 
 
+def _reference_clips(models: Models) -> np.ndarray:
+    """Video-network features of clips from every movie in the reference set (pictures have no motion)."""
+    assert models.video is not None and models.reference is not None
+    rows = [r for path in sorted(models.reference.iterdir()) if path.suffix.lower() in VIDEO_SUFFIXES
+            for r in models.video.clips(iter_frames(path))]
+    if len(rows) < 2:
+        raise BenchError(f"the reference folder {models.reference} holds fewer than two clips of "
+                         f"{models.video.clip_frames} frames for FVD", "add longer or more reference movies")
+    return np.stack(rows)
+
+
 def evaluate_take(take_path: str | os.PathLike[str], sidecar: dict[str, Any] | None = None,
-                  models: Models | None = None, reference_features: np.ndarray | None = None) -> TakeScores:
+                  models: Models | None = None, reference_features: np.ndarray | None = None,
+                  reference_clips: np.ndarray | None = None) -> TakeScores:
     """Measure lip-sync, identity, temporal stability, image quality and text alignment of one take.
 
     ``sidecar`` defaults to the JSON beside the take (same stem); it supplies the portrait
@@ -218,6 +231,8 @@ def evaluate_take(take_path: str | os.PathLike[str], sidecar: dict[str, Any] | N
     id_learnt: list[float] = []
     clip_frames: list[np.ndarray] = []
     fid_rows: list[np.ndarray] = []
+    fvd_rows: list[np.ndarray] = []
+    clip_buf: list[np.ndarray] = []
     crops: list[np.ndarray] = []
     first_desc = None
     tracker: RegionTracker | None = None
@@ -284,6 +299,11 @@ def evaluate_take(take_path: str | os.PathLike[str], sidecar: dict[str, Any] | N
             clip_frames.append(rgb)
         if models.inception is not None and i in fid_at:
             fid_rows.append(models.inception.features(rgb))
+        if models.video is not None and len(fvd_rows) < MAX_VIDEO_CLIPS:
+            clip_buf.append(models.video.prepare(rgb))
+            if len(clip_buf) == models.video.clip_frames:
+                fvd_rows.append(models.video.features(clip_buf))
+                clip_buf = []
         n += 1
     if n == 0:
         raise BenchError(f"{take.name} holds no frames", "render it again")
@@ -370,9 +390,18 @@ def evaluate_take(take_path: str | os.PathLike[str], sidecar: dict[str, Any] | N
         if len(fid_rows) < 2:
             scores.image["fid"] = {"note": "not computed: the take has fewer than two frames"}
         else:
-            scores.image["fid"] = {"value": round(frechet_distance(np.stack(fid_rows), ref), 3),
+            scores.image["fid"] = {"value": float(f"{frechet_distance(np.stack(fid_rows), ref):.6g}"),
                                    "frames": len(fid_rows), "reference": len(ref)}
-    scores.image["fvd"] = {"note": "not computed: no video feature (I3D) model is supported yet"}
+    if models.video is None:
+        scores.image["fvd"] = {"note": "not computed: supply --i3d FOLDER (video feature network) and --reference DIR"}
+    elif len(fvd_rows) < 2:
+        scores.image["fvd"] = {"note": f"not computed: the take is shorter than two clips of "
+                                       f"{models.video.clip_frames} frames"}
+    else:
+        ref_clips = reference_clips if reference_clips is not None else _reference_clips(models)
+        scores.image["fvd"] = {"value": float(f"{frechet_distance(np.stack(fvd_rows), ref_clips):.6g}"),
+                               "clips": len(fvd_rows), "reference": len(ref_clips),
+                               "clip_frames": models.video.clip_frames}
 
     # ---- text alignment
     prompt = str(job.get("prompt") or job.get("text") or "").strip()
@@ -420,11 +449,12 @@ def evaluate_folder(folder: str | os.PathLike[str], models: Models | None = None
     models = models or Models()
     takes = find_takes(folder)
     ref = _reference_features(models) if models.inception is not None else None
+    ref_clips = _reference_clips(models) if models.video is not None else None
     results: list[TakeScores] = []
     errors: dict[str, str] = {}
     for path in takes:
         try:
-            scores = evaluate_take(path, models=models, reference_features=ref)
+            scores = evaluate_take(path, models=models, reference_features=ref, reference_clips=ref_clips)
         except (BenchError, MediaError) as exc:
             errors[path.name] = str(exc)
             if on_take:

@@ -12,6 +12,9 @@ Nothing is downloaded. Every model is optional: without it the matching score sa
   ``model.safetensors``); pickled ``.bin`` weights are refused.
 * ``--inception FILE`` with ``--reference DIR``: an ONNX image feature model (Inception
   pool features, 299×299 RGB in) for FID against reference pictures or movies.
+* ``--i3d FOLDER`` with ``--reference DIR``: a 3D-convolution video feature network
+  (``config.json`` and ``model.safetensors``, see :mod:`soul_studio.bench.videofeatures`)
+  for FVD against the reference movies.
 """
 
 from __future__ import annotations
@@ -130,10 +133,12 @@ class Models:
     clip: ClipScorer | None = None
     inception: OnnxImageFeatures | None = None
     reference: Path | None = None
+    video: Any = None  # soul_studio.bench.videofeatures.VideoFeatures, for FVD
 
     @classmethod
     def load(cls, syncnet: str | Path | None = None, arcface: str | Path | None = None, clip: str | Path | None = None,
-             inception: str | Path | None = None, reference: str | Path | None = None) -> Models:
+             inception: str | Path | None = None, reference: str | Path | None = None,
+             i3d: str | Path | None = None) -> Models:
         """Load what is given; a missing or unreadable file raises :class:`BenchError` at once."""
         models = cls()
         if syncnet:
@@ -149,14 +154,22 @@ class Models:
                 models.face = TorchFaceEmbedder(arcface)
         if clip:
             models.clip = ClipScorer(clip)
-        if inception or reference:
-            if not (inception and reference):
+        if inception or i3d or reference:
+            if not reference:
+                raise BenchError("FID and FVD compare against a reference set",
+                                 "pass --reference DIR together with --inception MODEL.onnx or --i3d FOLDER")
+            if not (inception or i3d):
                 raise BenchError("FID needs both a feature model and reference pictures",
-                                 "pass --inception MODEL.onnx together with --reference DIR")
+                                 "pass --inception MODEL.onnx (FID) or --i3d FOLDER (FVD) together with --reference DIR")
             ref = Path(reference)
             if not ref.is_dir():
                 raise BenchError(f"reference folder {ref} does not exist", "pass a folder of pictures or movies to --reference")
-            models.inception = OnnxImageFeatures(inception)
+            if inception:
+                models.inception = OnnxImageFeatures(inception)
+            if i3d:
+                from soul_studio.bench.videofeatures import VideoFeatures
+
+                models.video = VideoFeatures(i3d)
             models.reference = ref
         return models
 

@@ -75,6 +75,9 @@ def verdicts(s: TakeScores) -> list[tuple[str, str, str]]:
     fid = s.image.get("fid", {})
     if "value" in fid:
         out.append(("FID", f"{fid['value']:.1f}", NONE))
+    fvd = s.image.get("fvd", {})
+    if "value" in fvd:
+        out.append(("FVD", f"{fvd['value']:.4g}", NONE))
     if "clip_score" in s.text_alignment:
         v = float(s.text_alignment["clip_score"])
         out.append(("CLIP", f"{v:.1f}", GOOD if v >= 25 else WARN if v >= 18 else BAD))
