@@ -22,6 +22,12 @@ convert by renaming their tensors to these keys, with ``num_batches_tracked`` op
 The branching Inception ("mixed") blocks of a full I3D are not a plain chain and cannot be
 described here, so FVD numbers from this network are comparable with each other, not
 with published I3D FVD figures. Pickled weights are refused.
+
+A config with ``"architecture": "i3d"`` selects the full Inception I3D of
+:mod:`soul_studio.bench.i3d` instead (no ``stages``; ``side`` 224 and ``clip_frames`` 16
+unless given; ``width_multiplier`` 1.0 unless given), whose weights keep the names of the
+common PyTorch port, so a published I3D checkpoint gives features of the network standard FVD
+uses (its 1024-d pooled features; some FVD codes use the 400 class logits instead).
 """
 
 from __future__ import annotations
@@ -36,6 +42,8 @@ import numpy as np
 
 from soul_studio.bench.errors import BenchError
 
+I3D = "i3d"
+I3D_DEFAULTS = {"side": 224, "clip_frames": 16}
 HINT = "pass a folder with config.json and model.safetensors (see soul_studio.bench.videofeatures) to --i3d"
 MAX_CLIPS = 32
 
@@ -51,10 +59,23 @@ def _triple(value: Any, default: int) -> tuple[int, int, int]:
     return t  # type: ignore[return-value]
 
 
+def is_i3d(config: dict[str, Any]) -> bool:
+    """Whether ``config`` names the Inception I3D layout rather than a plain chain of stages."""
+    arch = config.get("architecture")
+    if arch is not None and str(arch).lower() != I3D:
+        raise ValueError(f"unknown architecture {arch!r} (only {I3D!r}, or none for a chain of stages)")
+    return arch is not None
+
+
 def build_network(config: dict[str, Any]) -> Any:
     """The torch module that ``config`` describes (random weights until a state dict is loaded)."""
     import torch
     from torch import nn
+
+    if is_i3d(config):
+        from soul_studio.bench.i3d import InceptionI3D
+
+        return InceptionI3D(float(config.get("width_multiplier", 1.0)))
 
     class Stage(nn.Module):
         def __init__(self, cin: int, spec: dict[str, Any]) -> None:
@@ -107,8 +128,9 @@ class VideoFeatures:
             raise BenchError(f"{self.path} holds {what}", "convert the weights to model.safetensors; " + HINT)
         try:
             self.config = json.loads(cfg_path.read_text())
-            self.clip_frames = int(self.config["clip_frames"])
-            self.side = int(self.config["side"])
+            given = {**(I3D_DEFAULTS if is_i3d(self.config) else {}), **self.config}
+            self.clip_frames = int(given["clip_frames"])
+            self.side = int(given["side"])
             self.mean = np.asarray(self.config.get("mean", [0.0] * 3), np.float32).reshape(3, 1, 1, 1)
             self.std = np.asarray(self.config.get("std", [1.0] * 3), np.float32).reshape(3, 1, 1, 1)
             self.net = build_network(self.config)
@@ -120,7 +142,8 @@ class VideoFeatures:
         for key, value in self.net.state_dict().items():
             if key.endswith("num_batches_tracked"):
                 state.setdefault(key, value)  # a counter of training steps, absent from most exports
-        load_into(self.net, state, weights.name, "video feature network", HINT)
+        what = "I3D (Inception, see soul_studio.bench.i3d)" if is_i3d(self.config) else "video feature network"
+        load_into(self.net, state, weights.name, what, HINT)
 
     def prepare(self, rgb: np.ndarray) -> np.ndarray:
         """One frame as the network reads it: side×side, channels first, scaled to [-1, 1]."""
@@ -163,4 +186,4 @@ def save_network(folder: str | Path, config: dict[str, Any], state: dict[str, An
     return out
 
 
-__all__ = ["MAX_CLIPS", "VideoFeatures", "build_network", "save_network"]
+__all__ = ["I3D", "MAX_CLIPS", "VideoFeatures", "build_network", "is_i3d", "save_network"]
