@@ -13,12 +13,12 @@ from __future__ import annotations
 import json
 import logging
 import os
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from engine.atomic import write_atomic
 from engine.jobs import JobSpec
 
 JOURNAL_VERSION = 1
@@ -129,13 +129,4 @@ class Journal:
         if path is None:
             return
         body = {"version": JOURNAL_VERSION, "saved": time.time(), "jobs": [e.to_dict() for e in entries]}
-        fd, tmp = tempfile.mkstemp(prefix=".queue.", suffix=".partial.json", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(body, handle, separators=(",", ":"))
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomic(path, json.dumps(body, separators=(",", ":")).encode("utf-8"))

@@ -17,7 +17,6 @@ import json
 import os
 import platform
 import re
-import tempfile
 import time
 from dataclasses import dataclass, field
 from importlib import metadata as _metadata
@@ -27,6 +26,7 @@ from typing import Any
 import numpy as np
 
 import engine
+from engine.atomic import write_atomic
 from engine.backends.base import Backend, BackendError, RenderContext
 from engine.jobs import JobSpec
 from engine.media import CODECS, AudioClip, MediaError, VideoWriter, load_audio, probe_video
@@ -114,21 +114,8 @@ def read_sidecar(take_path: str | os.PathLike[str]) -> dict[str, Any] | None:
 
 def write_json_atomic(path: str | os.PathLike[str], data: Any) -> None:
     """Write JSON to a temp file in the same folder, fsync it, then rename over ``path``."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".partial" + path.suffix, dir=path.parent)
-    try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.fchmod(fd, 0o666 & ~umask)  # mkstemp makes 0600; sidecars are shared like the takes
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, indent=2, sort_keys=True, default=str)
-            handle.write("\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    text = json.dumps(data, indent=2, sort_keys=True, default=str) + "\n"
+    write_atomic(path, text.encode("utf-8"))
 
 
 @functools.lru_cache(maxsize=1)

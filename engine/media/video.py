@@ -9,7 +9,6 @@ cancel leaves no half-written take behind.
 from __future__ import annotations
 
 import os
-import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ import av
 import cv2
 import numpy as np
 
+from engine.atomic import fsync_dir, temp_beside
 from engine.media.audio import DELIVERY_RATE, AudioClip, _layout_name
 from engine.media.errors import MediaError
 from engine.timebase import fps_fraction, is_drop_frame
@@ -195,19 +195,6 @@ class ChunkEncoder:
             return packets, self._finished and not self._packets
 
 
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 class VideoWriter:
     """Stream frames (H×W×3 RGB or H×W×4 RGBA uint8) into a movie written atomically.
 
@@ -240,12 +227,7 @@ class VideoWriter:
             raise MediaError(self.path, "file already exists", "choose another name or allow overwrite")
         if not self.path.parent.is_dir():
             raise MediaError(self.path.parent, "output folder does not exist")
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.stem}.", suffix=".partial" + self.path.suffix, dir=self.path.parent)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.fchmod(fd, 0o666 & ~umask)  # mkstemp makes 0600; takes are shared like any movie
-        os.close(fd)
-        self._tmp = Path(tmp)
+        self._tmp = temp_beside(self.path)
         self.frames_written = 0
         self._mode: str | None = None  # "frames" or "chunks": one movie is written one way
         self._audio_samples_written = 0
@@ -416,7 +398,7 @@ class VideoWriter:
                 os.replace(self._tmp, self.path)
             else:
                 os.replace(self._tmp, self.path)
-            _fsync_dir(self.path.parent)
+            fsync_dir(self.path.parent)
         except OSError as exc:
             self._discard()
             raise MediaError(self.path, f"cannot finish writing ({exc.strerror or exc})", "free disk space and render again") from exc

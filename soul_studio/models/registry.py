@@ -10,11 +10,11 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine.atomic import write_atomic
 from soul_studio.models.settings import StudioPaths
 
 KINDS: dict[str, str] = {
@@ -83,15 +83,7 @@ class ModelRegistry:
     def save(self) -> None:
         self.file.parent.mkdir(parents=True, exist_ok=True)
         data = {"version": REGISTRY_VERSION, "models": [e.to_dict() for e in self.entries.values()]}
-        fd, tmp = tempfile.mkstemp(prefix=".models.", suffix=".partial.json", dir=self.file.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(data, handle, indent=2, sort_keys=True)
-                handle.write("\n")
-            os.replace(tmp, self.file)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomic(self.file, (json.dumps(data, indent=2, sort_keys=True) + "\n").encode("utf-8"))
 
     def names(self) -> list[str]:
         return sorted(self.entries)

@@ -13,11 +13,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from engine import atomic
 from soul_studio.project.errors import ProjectFileError
 from soul_studio.project.migrations import SCHEMA_VERSION, migrate, schema_version_of
 from soul_studio.project.model import Project
@@ -31,38 +31,7 @@ DEFAULT_BACKUPS = 10
 def write_atomic(path: str | os.PathLike[str], data: bytes) -> None:
     """Write ``data`` to ``path`` so readers see the old file or the new one, never half."""
     target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        os.fchmod(fd, _file_mode(target))
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    try:
-        dir_fd = os.open(target.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    except OSError:
-        pass
-
-
-def _file_mode(target: Path) -> int:
-    """Keep an existing file's permissions; new files get the usual 0666 minus umask."""
-    try:
-        return target.stat().st_mode & 0o777
-    except OSError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
+    atomic.write_atomic(target, data, prefix=f".{target.name}.", suffix=".tmp", sync_dir=True)
 
 
 def autosave_path(path: str | os.PathLike[str]) -> Path:
