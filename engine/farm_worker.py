@@ -134,10 +134,7 @@ class FarmWorker:
                 return backend
             backend.unload()
         cls = backend_class(job.backend)
-        try:  # backends that can judge a job's options (model folder, allow_cpu) take them
-            caps = cls.capabilities(dict(job.options))  # type: ignore[call-arg]
-        except TypeError:
-            caps = cls.capabilities()
+        caps = cls.capabilities(dict(job.options))
         if not caps.available:
             raise BackendUnavailable(f"backend {job.backend!r} is not available on {platform.node()}: {caps.reason}",
                                      hint=caps.reason)

@@ -515,7 +515,7 @@ class EngineServer:
             self.event("log", job.job_id, level="info", message=f"reloading {job.backend} for {key}")
             self._unload(job.backend)
         cls = backend_class(job.backend)
-        caps = cls.capabilities()
+        caps = cls.capabilities(dict(job.options))
         if not caps.available:
             raise BackendUnavailable(f"backend {job.backend!r} is not available: {caps.reason}", hint=caps.reason)
         self._relieve_memory(keep=job.backend)

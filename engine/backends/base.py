@@ -170,8 +170,12 @@ class Backend(ABC):
 
     @classmethod
     @abstractmethod
-    def capabilities(cls) -> Capabilities:
-        """Report availability without loading anything heavy."""
+    def capabilities(cls, options: dict[str, Any] | None = None) -> Capabilities:
+        """Report availability without loading anything heavy.
+
+        ``options`` are a job's options: availability may depend on them (the soul
+        backend's model folder and ``allow_cpu``). None asks about the machine alone.
+        """
 
     def load(self, options: dict[str, Any]) -> None:  # noqa: B027 - optional hook
         """Load weights for ``options`` (model folder, device); called once while warm."""

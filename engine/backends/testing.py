@@ -69,7 +69,7 @@ class TestBackend(Backend):
         self.loaded_key: Any = None
 
     @classmethod
-    def capabilities(cls) -> Capabilities:
+    def capabilities(cls, options: dict[str, Any] | None = None) -> Capabilities:
         delay = float(os.environ.get(PROBE_DELAY_ENV, "0") or 0)
         if delay > 0:  # stands in for a backend whose probe imports heavy packages
             threading.Event().wait(delay)

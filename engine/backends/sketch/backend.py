@@ -111,7 +111,7 @@ class SketchBackend(Backend):
     name = "sketch"
 
     @classmethod
-    def capabilities(cls) -> Capabilities:
+    def capabilities(cls, options: dict[str, Any] | None = None) -> Capabilities:
         return Capabilities(
             name=cls.name,
             available=True,
