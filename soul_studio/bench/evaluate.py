@@ -122,14 +122,6 @@ def _head_region(face: Box, W: int, H: int) -> tuple[float, float, float, float]
     return (x0, y0, x1 - x0, y1 - y0)
 
 
-def _iou(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
-    ix = max(0.0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = a[2] * a[3] + b[2] * b[3] - inter
-    return inter / union if union > 0 else 0.0
-
-
 @dataclass
 class _Portrait:
     rgb: np.ndarray
