@@ -161,30 +161,9 @@ def _check_component(check: ModelCheck, root: Path, component: str, check_shapes
     from engine.backends.soul import folder as soul_folder
 
     spec = next(s for s in soul_folder.COMPONENTS if s.name == component)
-    report = soul_folder.ComponentReport(spec.name, spec.class_name)
-    cfg_path = root / spec.config
-    if not cfg_path.is_file():
-        check.errors.append(f"{spec.config} is missing: it describes {spec.what}")
-        return
-    try:
-        report.config = json.loads(cfg_path.read_text())
-    except (OSError, ValueError) as exc:
-        check.errors.append(f"{spec.config} is not valid JSON ({exc})")
-        return
-    for extra in spec.extra:
-        if not (root / extra).is_file():
-            check.errors.append(f"{extra} is missing: it belongs to {spec.what}")
-    if spec.model_type and report.config.get("model_type") != spec.model_type:
-        check.errors.append(f"{spec.config} has model_type {report.config.get('model_type')!r}, "
-                            f"expected {spec.model_type!r} ({spec.what})")
-        return
-    if not spec.model_type and report.config.get("_class_name") != spec.class_name:
-        check.errors.append(f"{spec.config} describes {report.config.get('_class_name')}, expected {spec.class_name}")
-        return
-    errors: list[str] = []
-    soul_folder._check_weights(spec, root, report, errors, check.warnings, check_shapes)
-    check.errors.extend(e.replace(f"{spec.name}/", "", 1) for e in errors)
-    _record(check, spec.name, report)
+    report = soul_folder.check_component(spec, root, check.errors, check.warnings, check_shapes)
+    if report.weights_checked:
+        _record(check, spec.name, report)
 
 
 def _record(check: ModelCheck, name: str, report: Any) -> None:

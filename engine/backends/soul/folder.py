@@ -78,6 +78,7 @@ class ComponentReport:
     tensors: int = 0
     parameters: int = 0
     dtypes: dict[str, int] = field(default_factory=dict)
+    weights_checked: bool = False  # config and class were right, so its weights were read
 
     @property
     def dtype(self) -> str | None:
@@ -293,6 +294,68 @@ def find_pickles(folder: str | os.PathLike[str]) -> list[str]:
     return sorted(found)
 
 
+def check_component(
+    spec: ComponentSpec,
+    sub: Path,
+    errors: list[str],
+    warnings: list[str],
+    check_shapes: bool = True,
+    label: str = "",
+    digest: Any = None,
+) -> ComponentReport:
+    """Check one component folder (config, extra files, class, weights) against ``spec``.
+
+    Problems go to ``errors``/``warnings``, their paths prefixed with ``label`` (the
+    component's sub-folder inside a soul folder, nothing for a stand-alone part).
+    ``digest`` (a hashlib object), when given, takes in what the fingerprint covers.
+    """
+    comp = ComponentReport(spec.name, spec.class_name)
+    cfg_path = sub / spec.config
+    if not cfg_path.is_file():
+        errors.append(f"{label}{spec.config} is missing: it describes {spec.what}")
+        return comp
+    try:
+        comp.config = json.loads(cfg_path.read_text())
+    except (OSError, ValueError) as exc:
+        errors.append(f"{label}{spec.config} is not valid JSON ({exc})")
+        return comp
+    if digest is not None:
+        digest.update(spec.name.encode() + cfg_path.read_bytes())
+    comp.class_name = str(comp.config.get("_class_name") or (comp.config.get("architectures") or [spec.class_name])[0])
+    for extra in spec.extra:
+        if not (sub / extra).is_file():
+            errors.append(f"{label}{extra} is missing: it belongs to {spec.what}")
+        else:
+            if digest is not None:
+                digest.update((sub / extra).read_bytes())
+            comp.config["_preprocessor"] = json.loads((sub / extra).read_text())
+    if spec.name == "tokenizer":
+        if not ((sub / "tokenizer.json").is_file() or (sub / "spiece.model").is_file()):
+            errors.append(f"{label}tokenizer.json (or spiece.model) is missing: copy the UMT5 tokenizer files")
+        return comp
+    if spec.name == "scheduler":
+        if comp.class_name not in SCHEDULERS:
+            errors.append(f"{label}{spec.config} names {comp.class_name}; soul samples with {' or '.join(SCHEDULERS)}")
+        return comp
+    if spec.model_type:
+        if comp.config.get("model_type") != spec.model_type:
+            errors.append(f"{label}{spec.config} has model_type {comp.config.get('model_type')!r}, "
+                          f"expected {spec.model_type!r} ({spec.what})")
+            return comp
+        comp.class_name = spec.class_name
+    elif comp.class_name != spec.class_name:
+        errors.append(f"{label}{spec.config} describes {comp.class_name}, expected {spec.class_name}")
+        return comp
+    comp.weights_checked = True
+    weight_errors: list[str] = []
+    for rel, size, header in _check_weights(spec, sub, comp, weight_errors, warnings, check_shapes):
+        if digest is not None:
+            digest.update(rel.encode() + str(size).encode() + header)
+    # _check_weights names files inside a soul folder; re-label them for a stand-alone part.
+    errors.extend(e.replace(f"{spec.name}/", label, 1) if label != f"{spec.name}/" else e for e in weight_errors)
+    return comp
+
+
 def validate_model_folder(path: str | os.PathLike[str], check_shapes: bool = True) -> ValidationReport:
     """Check a soul model folder without loading weights; never raises for folder problems.
 
@@ -318,49 +381,13 @@ def validate_model_folder(path: str | os.PathLike[str], check_shapes: bool = Tru
         digest.update(index.read_bytes())
     for spec in COMPONENTS:
         sub = root / spec.name
-        comp = ComponentReport(spec.name, spec.class_name)
-        report.components[spec.name] = comp
         if not sub.is_dir():
+            report.components[spec.name] = ComponentReport(spec.name, spec.class_name)
             report.errors.append(f"{spec.name}/ is missing: put {spec.what} there ({spec.config}"
                                  + (f", {spec.weights}.safetensors" if spec.weights else "") + ")")
             continue
-        cfg_path = sub / spec.config
-        if not cfg_path.is_file():
-            report.errors.append(f"{spec.name}/{spec.config} is missing: it describes {spec.what}")
-            continue
-        try:
-            comp.config = json.loads(cfg_path.read_text())
-        except (OSError, ValueError) as exc:
-            report.errors.append(f"{spec.name}/{spec.config} is not valid JSON ({exc})")
-            continue
-        digest.update(spec.name.encode() + cfg_path.read_bytes())
-        comp.class_name = str(comp.config.get("_class_name") or (comp.config.get("architectures") or [spec.class_name])[0])
-        for extra in spec.extra:
-            if not (sub / extra).is_file():
-                report.errors.append(f"{spec.name}/{extra} is missing: it belongs to {spec.what}")
-            else:
-                digest.update((sub / extra).read_bytes())
-                comp.config["_preprocessor"] = json.loads((sub / extra).read_text())
-        if spec.name == "tokenizer":
-            if not ((sub / "tokenizer.json").is_file() or (sub / "spiece.model").is_file()):
-                report.errors.append("tokenizer/tokenizer.json (or spiece.model) is missing: copy the UMT5 tokenizer files")
-            continue
-        if spec.name == "scheduler":
-            if comp.class_name not in SCHEDULERS:
-                report.errors.append(f"scheduler/{spec.config} names {comp.class_name}; soul samples with "
-                                     f"{' or '.join(SCHEDULERS)}")
-            continue
-        if spec.model_type:
-            if comp.config.get("model_type") != spec.model_type:
-                report.errors.append(f"{spec.name}/{spec.config} has model_type {comp.config.get('model_type')!r}, "
-                                     f"expected {spec.model_type!r} ({spec.what})")
-                continue
-            comp.class_name = spec.class_name
-        elif comp.class_name != spec.class_name:
-            report.errors.append(f"{spec.name}/{spec.config} describes {comp.class_name}, expected {spec.class_name}")
-            continue
-        for _rel, size, header in _check_weights(spec, sub, comp, report.errors, report.warnings, check_shapes):
-            digest.update(_rel.encode() + str(size).encode() + header)
+        report.components[spec.name] = check_component(spec, sub, report.errors, report.warnings, check_shapes,
+                                                       label=f"{spec.name}/", digest=digest)
     if not report.errors:
         _check_cross(report)
     report.fingerprint = digest.hexdigest()
