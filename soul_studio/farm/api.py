@@ -8,7 +8,7 @@ from typing import Any
 
 from soul_studio.project.edits import EditHistory
 from soul_studio.project.model import Project
-from soul_studio.render.manager import JobState
+from soul_studio.render.manager import JobState, registered_model_options
 
 ProgressCallback = Callable[[str, "JobState | None"], Any]
 
@@ -25,7 +25,8 @@ async def render_on_farm_async(project: Project, shot_ids: list[str], quality: s
     history = EditHistory(project)
     manager = FarmRenderManager(project, history.push, address=address, workers=workers, backend=backend,
                                 num_cpus=num_cpus, num_gpus_per_worker=num_gpus_per_worker,
-                                max_attempts=max_attempts, ship_engine=ship_engine)
+                                max_attempts=max_attempts, ship_engine=ship_engine,
+                                backend_options=registered_model_options())
     if progress is not None:
         manager.add_listener(progress)
     await manager.start()

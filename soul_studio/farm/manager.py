@@ -38,8 +38,10 @@ class FarmRenderManager(RenderManager):
 
     def __init__(self, project: Project, apply_edit: Callable[[Edit], None], address: str = "local",
                  workers: int = 1, backend: str | None = None, num_cpus: int | None = None,
-                 num_gpus_per_worker: float | None = None, max_attempts: int = 3, ship_engine: bool = False) -> None:
-        super().__init__(project, apply_edit, journal_dir=None, backend=backend, client=None)
+                 num_gpus_per_worker: float | None = None, max_attempts: int = 3, ship_engine: bool = False,
+                 backend_options: dict[str, Any] | None = None) -> None:
+        super().__init__(project, apply_edit, journal_dir=None, backend=backend, client=None,
+                         backend_options=backend_options)
         self.address = address
         self.workers = workers
         self.num_cpus = num_cpus
