@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
 from engine.media import MediaError, probe_audio
 from soul_studio.project.edits import SetShotFields
 from soul_studio.project.model import FRAMINGS, Shot
-from soul_studio.render.planner import current_hash
+from soul_studio.render.planner import FingerprintCache, current_hash
 from soul_studio.ui.document import Document
 from soul_studio.ui.state import EditorState
 from soul_studio.ui.theme import COLORS, icon
@@ -56,6 +56,7 @@ class Inspector(QWidget):
         self.editor = editor
         self._updating = False
         self._shot_id: str | None = None
+        self._fingerprints = FingerprintCache()  # hash each media file once, not on every refresh
 
         self.stack = QStackedWidget()
         empty = QLabel("Select a shot on the timeline\nto edit its line, dialogue and picture.")
@@ -297,7 +298,7 @@ class Inspector(QWidget):
     def _fill_takes(self, shot: Shot) -> None:
         self.takes.clear()
         project = self.document.project
-        current = {q: current_hash(project, shot, q) for q in ("draft", "final")}
+        current = {q: current_hash(project, shot, q, fingerprints=self._fingerprints) for q in ("draft", "final")}
         newest = shot.latest_take()
         for n, take in enumerate(reversed(shot.takes)):
             if not take.is_done:
