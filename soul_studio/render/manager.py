@@ -21,7 +21,7 @@ from engine.jobs import JobSpec
 from soul_studio.engine_client import EngineClient
 from soul_studio.project.edits import AddTake, Edit
 from soul_studio.project.model import Project, Take
-from soul_studio.render.planner import FingerprintCache, ShotNotRenderable, job_for_shot, matching_take
+from soul_studio.render.planner import FingerprintCache, ShotNotRenderable, job_for_shot, take_with_hash
 
 ACTIVE = frozenset({"pending", "queued", "running"})
 FINISHED = frozenset({"done", "failed", "cancelled", "reused"})
@@ -154,7 +154,7 @@ class RenderManager:
                 ids.append(state.job_id)
                 continue
             state = JobState(job_id=job.job_id, shot_id=shot_id, quality=quality, job=job, backend=job.backend)
-            if not force and matching_take(self.project, shot, quality, job.backend, self._fingerprints):
+            if not force and take_with_hash(self.project, shot, quality, job.content_hash()):
                 state.status, state.fraction, state.message = "reused", 1.0, "inputs unchanged: take reused"
                 state.finished_at = time.time()
                 self.jobs[state.job_id] = state

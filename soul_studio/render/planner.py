@@ -151,10 +151,13 @@ def matching_take(project: Project, shot: Shot, quality: str, backend: str | Non
                   fingerprints: FingerprintCache | None = None) -> Take | None:
     """A finished take made from exactly the shot's current inputs, if any."""
     wanted = current_hash(project, shot, quality, backend, fingerprints)
-    if wanted is None:
-        return None
+    return None if wanted is None else take_with_hash(project, shot, quality, wanted)
+
+
+def take_with_hash(project: Project, shot: Shot, quality: str, job_hash: str) -> Take | None:
+    """The newest finished take of ``quality`` rendered from inputs hashing to ``job_hash``."""
     for take in reversed(shot.takes):
-        if take.is_done and take.job_hash == wanted and take.quality == quality:
+        if take.is_done and take.job_hash == job_hash and take.quality == quality:
             path = project.resolve(take.file)
             if path is not None and path.exists():
                 return take
