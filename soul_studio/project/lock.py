@@ -30,6 +30,10 @@ except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
 
+# How long to wait for the children of a dead writer (its engine) to finish and let go.
+ORPHAN_GRACE_S = 15.0
+
+
 class ProjectLocked(ProjectError):
     """Another process writes this project; ``holder`` says which."""
 
@@ -95,13 +99,23 @@ class ProjectLock:
     def held(self) -> bool:
         return self._fd is not None
 
+    def fileno(self) -> int:
+        """The locked file's descriptor: a child given it (``pass_fds``) holds the lock until it exits."""
+        if self._fd is None:
+            raise ValueError("the lock is not held")
+        return self._fd
+
     def acquire(self) -> ProjectLock:
-        deadline = time.monotonic() + max(0.0, self.wait_s)
+        start = time.monotonic()
         while True:
             holder = self._try()
             if holder is None:
                 return self
-            if time.monotonic() >= deadline:
+            wait = self.wait_s
+            pid = holder.get("pid")
+            if holder.get("host") == socket.gethostname() and isinstance(pid, int) and not pid_alive(pid):
+                wait = max(wait, ORPHAN_GRACE_S)  # its writer died; a child of it is finishing its last write
+            if time.monotonic() - start >= wait:
                 raise ProjectLocked(self.project_path, holder)
             time.sleep(self.poll_s)
 

@@ -74,9 +74,13 @@ def select_shots(project: Project, selectors: list[str] | None) -> list[str]:
 
 
 async def _start_manager(project: Project, history: EditHistory, journal: Path, backend: str | None,
-                         attempts: int = ENGINE_START_ATTEMPTS) -> RenderManager:
-    """Start the engine, trying again (bounded) when it dies while starting."""
-    from soul_studio.engine_client import EngineStartError
+                         attempts: int = ENGINE_START_ATTEMPTS, lock_fd: int | None = None) -> RenderManager:
+    """Start the engine, trying again (bounded) when it dies while starting.
+
+    The engine inherits the project's lock, so a new run waits until a killed run's
+    engine has really stopped writing takes.
+    """
+    from soul_studio.engine_client import EngineClient, EngineStartError
     from soul_studio.render.manager import RenderManager, registered_model_options
 
     options = registered_model_options()
@@ -84,7 +88,9 @@ async def _start_manager(project: Project, history: EditHistory, journal: Path, 
     for attempt in range(max(1, attempts)):
         folder = journal / f"engine-{attempt}"
         folder.mkdir()
-        manager = RenderManager(project, history.push, journal_dir=folder, backend=backend, backend_options=options)
+        client = EngineClient(journal_dir=folder, pass_fds=(lock_fd,) if lock_fd is not None else ())
+        manager = RenderManager(project, history.push, journal_dir=folder, backend=backend, backend_options=options,
+                                client=client)
         try:
             await manager.start()
             return manager
@@ -96,7 +102,7 @@ async def _start_manager(project: Project, history: EditHistory, journal: Path, 
 
 async def render_project(project: Project, shot_ids: list[str], quality: str, backend: str | None,
                          force: bool = False, show_progress: bool = True, saver: RunSaver | None = None,
-                         interrupt: Interrupt | None = None) -> dict[str, str]:
+                         interrupt: Interrupt | None = None, lock_fd: int | None = None) -> dict[str, str]:
     """Render ``shot_ids`` and record their takes on ``project``; returns job status by shot.
 
     ``saver`` saves the project each time a take lands; ``interrupt`` (installed here)
@@ -109,7 +115,7 @@ async def render_project(project: Project, shot_ids: list[str], quality: str, ba
     interrupt = interrupt or Interrupt()
     interrupt.install()
     try:
-        manager = await _start_manager(project, history, journal, backend)
+        manager = await _start_manager(project, history, journal, backend, lock_fd=lock_fd)
         progress = None
         try:
             if show_progress:
@@ -183,12 +189,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"soul-studio: {exc}", file=sys.stderr)
         return 2
     try:
-        return _run_locked(args)
+        return _run_locked(args, lock)
     finally:
         lock.release()
 
 
-def _run_locked(args: argparse.Namespace) -> int:
+def _run_locked(args: argparse.Namespace, lock: ProjectLock) -> int:
     from soul_studio.engine_client import EngineStartError
     from soul_studio.render.recover import sweep_leftovers
 
@@ -233,7 +239,8 @@ def _run_locked(args: argparse.Namespace) -> int:
     else:
         try:
             statuses = asyncio.run(render_project(project, shot_ids, args.quality, args.backend, args.force,
-                                                  show_progress=not args.quiet, saver=saver, interrupt=interrupt))
+                                                  show_progress=not args.quiet, saver=saver, interrupt=interrupt,
+                                                  lock_fd=lock.fileno()))
         except EngineStartError as exc:
             print(f"soul-studio: {exc}", file=sys.stderr)
             return 1
