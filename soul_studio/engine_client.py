@@ -459,7 +459,7 @@ class EngineClient:
         """Thread: hand every stdout line to the loop, then the exit code at end of file."""
         stdout: IO[bytes] = proc.popen.stdout  # type: ignore[assignment]
         try:
-            for line in stdout:
+            for line in protocol.read_lines(stdout):
                 if not self._post(self._on_line, proc, line):
                     return
         except (OSError, ValueError):

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from soul_studio.project import load_project, save_project
-from tests.render.tiny import cli, leftovers, recorded_takes, tiny_demo, wait_until
+from tests.render.tiny import cli, leftovers, recorded_takes, tiny_demo
 
 SEED = 20
 KILLS = 8
