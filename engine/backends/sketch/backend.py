@@ -199,6 +199,7 @@ class SketchBackend(Backend):
             "analysis": analysis.to_dict(),
             "crop": [round(crop.x, 2), round(crop.y, 2), round(crop.w, 2), round(crop.h, 2)],
             "visemes": mouth.viseme_counts(),
+            "mouth": mouth.summary(),
             "blinks": len(motion.blink_times),
             "ken_burns": ken_burns,
             "setup_s": round(setup_s, 3),
