@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from soul_studio.project import load_project, save_project
-from tests.render.tiny import cli, leftovers, recorded_takes, tiny_demo
+from tests.render.tiny import cli, leftovers, recorded_takes, tiny_demo, wait_until
 
 SEED = 20
 KILLS = 8
@@ -50,8 +50,11 @@ def test_random_kills_of_cli_and_engine_lose_nothing(tmp_path):
             save_project(project, keep_backups=2)
         proc = cli("render", str(scene), "--quality", "draft", "--quiet", "--wait", "30", tmpdir=tmpdir)
         try:
-            time.sleep(rng.uniform(0.5, 3.0))
+            delay = rng.uniform(0.3, 2.5)
             target = "engine" if rng.random() < 0.4 else "cli"
+            if target == "engine":  # the engine is the CLI's child once it runs
+                wait_until(lambda: children(proc.pid), timeout=10)
+            time.sleep(delay)
             pids = children(proc.pid) if target == "engine" else [proc.pid]
             for pid in pids:
                 try:
@@ -68,6 +71,7 @@ def test_random_kills_of_cli_and_engine_lose_nothing(tmp_path):
     final = cli("render", str(scene), "--quality", "draft", "--quiet", "--wait", "30", tmpdir=tmpdir)
     _, err = final.communicate(timeout=120)
     assert final.returncode == 0, err
+    print(f"kills {kills} in {time.monotonic() - started:.1f} s")
     assert kills["cli"] >= 2 and kills["engine"] >= 1, kills
     project = load_project(scene)
     listed = recorded_takes(scene)
