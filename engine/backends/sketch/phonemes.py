@@ -95,9 +95,10 @@ class PhoneDecoder:
         from pocketsphinx import Decoder
 
         path = model_dir()
-        self._aligner = Decoder(samprate=RATE, bestpath=False, loglevel="FATAL", **_ALIGN_BEAMS)
+        # lm=None: no word language model (26 MB, never used here; the app bundle leaves it out)
+        self._aligner = Decoder(samprate=RATE, bestpath=False, lm=None, loglevel="FATAL", **_ALIGN_BEAMS)
         self._phones = Decoder(samprate=RATE, allphone=os.path.join(path, "en-us", "en-us-phone.lm.bin"),
-                               loglevel="FATAL", **_PHONE_BEAMS)
+                               lm=None, loglevel="FATAL", **_PHONE_BEAMS)
         self.added: dict[str, str] = {}  # words spelled by rule, with the phones used
 
     def pronunciation(self, word: str) -> str:
