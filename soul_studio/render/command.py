@@ -169,8 +169,12 @@ async def render_project(project: Project, shot_ids: list[str], quality: str, ba
             for j in ids:
                 state = manager.jobs[j]
                 if state.status == "failed":
-                    print(f"soul-studio: shot {state.shot_id} failed: {state.error}"
-                          + (f" ({state.hint})" if state.hint else ""), file=sys.stderr)
+                    from soul_studio.render.oneshot import failure_message
+
+                    shot = project.shots.get(state.shot_id)
+                    name = (shot.name or shot.id) if shot else state.shot_id
+                    print("soul-studio: " + failure_message(name, state.error, state.hint, state.backend or "sketch",
+                                                            one_shot=False), file=sys.stderr)
         finally:
             if progress is not None:
                 progress.stop()

@@ -180,6 +180,15 @@ class RenderManager:
         self._update_idle()
         return ids
 
+    def render_job(self, job: JobSpec) -> str:
+        """Queue one prebuilt job (e.g. ``soul-studio shot``'s, with its own output path and options)."""
+        state = JobState(job_id=job.job_id, shot_id=job.shot_id, quality=job.quality, job=job, backend=job.backend)
+        self.jobs[job.job_id] = state
+        self._emit("job", state)
+        self._spawn(self._submit(state))
+        self._update_idle()
+        return job.job_id
+
     async def _submit(self, state: JobState) -> None:
         assert self.client is not None and state.job is not None
         state.attempts += 1

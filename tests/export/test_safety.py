@@ -138,12 +138,14 @@ def test_stale_takes_are_found_by_the_render_planner(tmp_path):
 
     project = build_project(tmp_path / "p")
     first = project.shots[project.timeline.entries[0].shot_id]
-    result = export_project(project, "edl", tmp_path / "a.edl", ExportOptions(media="takes"))
-    assert "'Ana asks': its take is stale (the shot changed since it was rendered)" in result.warnings
     take = first.takes[-1]
-    take.job_hash = current_hash(project, first, take.quality, take.backend)
+    assert take.job_hash == current_hash(project, first, take.quality, take.backend)
     result = export_project(project, "edl", tmp_path / "b.edl", ExportOptions(media="takes"))
     assert not [w for w in result.warnings if w.startswith("'Ana asks'")]
+    first.text = "A new line"  # the take no longer shows this shot: stale, and never delivered silently
+    result = export_project(project, "edl", tmp_path / "a.edl", ExportOptions(media="takes"))
+    assert "'Ana asks': its take is stale (the shot changed since it was rendered)" in result.warnings
+    assert "a_final.mp4" not in (tmp_path / "a.edl").read_text()
 
 
 def test_shot_clips_alone_and_replacing_a_media_folder(project, out_dir):

@@ -18,7 +18,17 @@ from typing import Any
 
 import numpy as np
 
-from engine.backends.sketch.shapes import SHAPE_A, SHAPE_B, SHAPE_C, SHAPE_D, SHAPE_E, SHAPE_F, SHAPE_X, SHAPES, shape_string
+from engine.backends.sketch.shapes import (
+    SHAPE_A,
+    SHAPE_B,
+    SHAPE_C,
+    SHAPE_D,
+    SHAPE_E,
+    SHAPE_F,
+    SHAPE_X,
+    SHAPES,
+    shape_string,
+)
 from engine.timebase import fps_fraction
 
 VISEMES: tuple[str, ...] = ("closed", "open", "round", "wide")
