@@ -10,12 +10,14 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import os
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from engine.limits import duration_problem, resolution_problem
 from engine.timebase import frame_count, is_supported_fps
 
 Quality = Literal["draft", "final"]
@@ -75,12 +77,17 @@ class JobSpec:
             raise JobSpecError(f"audio_path must be absolute, got {self.audio_path!r}")
         if not os.path.isabs(self.output_path):
             raise JobSpecError(f"output_path must be absolute, got {self.output_path!r}")
-        if not is_supported_fps(self.fps):
+        if isinstance(self.fps, bool) or not isinstance(self.fps, int | float) or not is_supported_fps(self.fps):
             raise JobSpecError(f"fps {self.fps} is not one of 23.976, 24, 25, 29.97, 30")
-        if self.duration <= 0:
-            raise JobSpecError(f"duration must be positive, got {self.duration}")
-        if self.width < 16 or self.height < 16 or self.width % 2 or self.height % 2:
-            raise JobSpecError(f"resolution {self.width}x{self.height} must be even and at least 16x16")
+        # Bounds before anything is allocated: a typo must not grow the engine to gigabytes.
+        problem = duration_problem(self.duration) or resolution_problem(self.width, self.height)
+        if problem:
+            raise JobSpecError(problem)
+        for name in ("audio_in", "audio_out"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)
+                                      or not math.isfinite(value) or value < 0):
+                raise JobSpecError(f"{name} must be a finite number of seconds, got {value!r}")
         if self.quality not in QUALITIES:
             raise JobSpecError(f"quality must be draft or final, got {self.quality!r}")
         if self.framing not in FRAMINGS:

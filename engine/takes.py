@@ -30,7 +30,7 @@ from engine.atomic import write_atomic
 from engine.backends.base import Backend, BackendError, RenderContext
 from engine.jobs import JobSpec
 from engine.media import CODECS, AudioClip, MediaError, VideoWriter, load_audio, probe_video
-from engine.media.audio import DELIVERY_RATE
+from engine.media.audio import DELIVERY_RATE, StreamedAudio
 
 SIDECAR_VERSION = 1
 TAG_PREFIX = "soul-studio job "
@@ -78,12 +78,23 @@ def codec_for(job: JobSpec) -> str:
     return codec
 
 
-def load_job_audio(job: JobSpec) -> AudioClip:
-    """The job's dialogue range at the delivery rate, exactly ``job.duration`` long (silence without audio)."""
+# Shots longer than this stream their sound into the take instead of holding it in memory.
+STREAM_AUDIO_AFTER_S = 60.0
+
+
+def load_job_audio(job: JobSpec) -> AudioClip | StreamedAudio:
+    """The job's dialogue range at the delivery rate, exactly ``job.duration`` long (silence without audio).
+
+    Long shots get a :class:`StreamedAudio`, which the movie writer decodes as it goes.
+    """
     if not job.audio_path:
         return AudioClip.silence(job.duration, DELIVERY_RATE, 1)
+    if job.duration > STREAM_AUDIO_AFTER_S:
+        return StreamedAudio(job.audio_path, DELIVERY_RATE, None, job.audio_in, job.audio_out, job.duration)
     clip = load_audio(job.audio_path, DELIVERY_RATE, None, job.audio_in, job.audio_out)
-    return clip.as_channels(min(2, clip.channels)).fit_duration(job.duration)
+    fitted = clip.as_channels(min(2, clip.channels)).fit_duration(job.duration)
+    fitted.warnings = clip.warnings
+    return fitted
 
 
 def discard_partials(take_path: str | os.PathLike[str]) -> list[Path]:
@@ -203,6 +214,8 @@ def write_take(backend: Backend, job: JobSpec, ctx: RenderContext) -> TakeResult
             )
         t_render = time.monotonic()
     t_encoded = time.monotonic()
+    for warning in audio.warnings:
+        ctx.log(warning, "warning")
     model_folder = meta.get("model_folder") or job.options.get("model_folder")
     sidecar = {
         "sidecar_version": SIDECAR_VERSION,
@@ -235,6 +248,7 @@ def write_take(backend: Backend, job: JobSpec, ctx: RenderContext) -> TakeResult
             "total_s": round(time.monotonic() - t0, 4),
         },
         "host": platform.node(),
+        "warnings": list(audio.warnings),
         "metadata": meta,
     }
     sidecar_path = sidecar_path_for(out)

@@ -2,18 +2,26 @@
 
 Samples are float32, planar ``(channels, samples)`` in [-1, 1]. The model wants 16 kHz
 mono, delivery wants 48 kHz; both come from :func:`load_audio` with a target rate.
+
+Long recordings need not fit in memory: :func:`iter_audio_blocks` decodes a range block
+by block, and :class:`StreamedAudio` is a clip the movie writer reads sequentially, so
+an hour of dialogue costs a few blocks of memory, not gigabytes. A decode that ends
+before the file's header says it should (a truncated MP3) is noted in ``clip.warnings``
+with the time it stopped. FIFOs and devices are refused by type before they are opened.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
 import av
 import numpy as np
 
+from engine.limits import max_shot_seconds, special_file_problem
 from engine.media.errors import MediaError
 
 MODEL_RATE = 16_000
@@ -28,6 +36,7 @@ class AudioClip:
 
     samples: np.ndarray
     sample_rate: int
+    warnings: list[str] = field(default_factory=list, compare=False)
 
     def __post_init__(self) -> None:
         s = np.asarray(self.samples, dtype=np.float32)
@@ -63,6 +72,13 @@ class AudioClip:
         a = max(0, int(round(start * self.sample_rate)))
         b = self.num_samples if end is None else max(a, int(round(end * self.sample_rate)))
         return AudioClip(self.samples[:, a:b], self.sample_rate)
+
+    def block(self, start: int, count: int) -> np.ndarray:
+        """Samples ``start`` to ``start + count`` (silence past the end), for sequential writers."""
+        out = self.samples[:, start : start + count]
+        if out.shape[1] < count:
+            out = np.pad(out, ((0, 0), (0, count - out.shape[1])))
+        return np.ascontiguousarray(out)
 
     def fit_duration(self, duration: float) -> AudioClip:
         """Pad with silence or trim so the clip lasts exactly ``duration`` seconds."""
@@ -111,6 +127,9 @@ def _check_file(p: Path) -> None:
         raise MediaError(p, "audio file not found", "relink it or import it again")
     if p.is_dir():
         raise MediaError(p, "expected an audio file, found a folder")
+    problem = special_file_problem(p)  # a FIFO or a device would block or never end
+    if problem:
+        raise MediaError(p, f"the audio path {problem}", "use a WAV, MP3, M4A, FLAC or OGG file")
     if p.stat().st_size == 0:
         raise MediaError(p, "audio file is empty (0 bytes)", "record or export the line again")
 
@@ -146,58 +165,237 @@ def probe_audio(path: str | os.PathLike[str]) -> AudioInfo:
     return AudioInfo(str(p), duration, rate, channels, codec)
 
 
+def _header_duration(container: av.container.InputContainer, stream: av.audio.AudioStream) -> float | None:
+    if stream.duration is not None and stream.time_base is not None:
+        return float(stream.duration * stream.time_base)
+    if container.duration is not None:
+        return container.duration / av.time_base
+    return None
+
+
+class _Decoder:
+    """Decoded, resampled blocks of ``[start, end)`` in the file's own channel layout."""
+
+    def __init__(self, path: Path, sample_rate: int | None, start: float, end: float | None) -> None:
+        self.path = path
+        self.container = _open(path)
+        stream = self.container.streams.audio[0]
+        self.stream = stream
+        self.src_rate = int(stream.codec_context.sample_rate or 0)
+        self.channels = int(stream.codec_context.channels or 1)
+        self.rate = int(sample_rate or self.src_rate)
+        if self.rate <= 0:
+            self.container.close()
+            raise MediaError(path, "audio stream has no sample rate")
+        self.start, self.end = max(0.0, start), end
+        self.header_duration = _header_duration(self.container, stream)
+        self.warnings: list[str] = []
+        self.decoded_until = self.start
+
+    def close(self) -> None:
+        self.container.close()
+
+    def blocks(self) -> Iterator[np.ndarray]:
+        # Resample in the file's own layout and mix channels ourselves: FFmpeg's stereo→mono
+        # matrix adds +3 dB, but dialogue levels must not change with the channel count.
+        ctx = self.stream.codec_context
+        layout = ctx.layout.name if ctx.layout else _layout_name(self.channels)
+        resampler = av.AudioResampler(format="fltp", layout=layout, rate=self.rate)
+        if self.start > 1.0:
+            try:
+                self.container.seek(int(max(0.0, self.start - 0.5) * av.time_base), any_frame=False)
+            except av.FFmpegError:
+                self.container.seek(0)
+        position: int | None = None  # samples at self.rate since time 0
+        first = int(round(self.start * self.rate))
+        last = None if self.end is None else int(round(self.end * self.rate))
+
+        def trim(chunk: np.ndarray) -> np.ndarray | None:
+            nonlocal position
+            assert position is not None
+            a, b = position, position + chunk.shape[1]
+            position = b
+            lo, hi = max(a, first), b if last is None else min(b, last)
+            return chunk[:, lo - a : hi - a] if hi > lo else None
+
+        produced = False
+        try:
+            for frame in self.container.decode(self.stream):
+                if position is None:
+                    position = int(round((float(frame.time) if frame.time is not None else 0.0) * self.rate))
+                for out in resampler.resample(frame):
+                    kept = trim(out.to_ndarray().reshape(self.channels, -1))
+                    if kept is not None and kept.shape[1]:
+                        produced = True
+                        yield kept
+                if last is not None and position >= last:
+                    break
+            else:
+                if position is not None:
+                    for out in resampler.resample(None):
+                        kept = trim(out.to_ndarray().reshape(self.channels, -1))
+                        if kept is not None and kept.shape[1]:
+                            produced = True
+                            yield kept
+        except av.FFmpegError as exc:
+            if not produced:
+                raise MediaError(self.path, f"audio cannot be decoded ({exc})", "re-export it as WAV") from exc
+            self.warnings.append(f"{self.path.name}: decoding stopped at {(position or 0) / self.rate:.2f} s ({exc}); "
+                                 "the rest is silence")
+        self.decoded_until = (position or 0) / self.rate
+        wanted = self.header_duration if self.end is None else min(self.end, self.header_duration or self.end)
+        if wanted is not None and not self.warnings and self.decoded_until < wanted - 0.5:
+            self.warnings.append(f"{self.path.name}: the audio ends at {self.decoded_until:.2f} s but the file "
+                                 f"says {wanted:.2f} s (truncated?); the rest is silence")
+
+
+def _check_length(p: Path, decoder: _Decoder, limit: float | None) -> None:
+    if limit is None:
+        return
+    stop = decoder.end if decoder.end is not None else decoder.header_duration
+    if stop is not None and stop - decoder.start > limit + 1.0:  # a second of slack for rounding
+        decoder.close()
+        raise MediaError(p, f"{stop - decoder.start:.0f} s of audio is more than the {limit:.0f} s one shot may last",
+                         "use a shorter range (audio in/out) or raise SOUL_MAX_SHOT_SECONDS")
+
+
 def load_audio(
     path: str | os.PathLike[str],
     sample_rate: int | None = None,
     channels: int | None = None,
     start: float = 0.0,
     end: float | None = None,
+    max_seconds: float | None = -1.0,
 ) -> AudioClip:
     """Decode ``path`` (from ``start`` to ``end`` seconds) into an :class:`AudioClip`.
 
-    ``sample_rate``/``channels`` convert on the fly (None keeps the file's own).
+    ``sample_rate``/``channels`` convert on the fly (None keeps the file's own). A range
+    longer than ``max_seconds`` (default: the longest shot, see :mod:`engine.limits`;
+    None for no bound) is refused before anything is decoded.
     """
     p = Path(path)
+    decoder = _Decoder(p, sample_rate, start, end)
+    _check_length(p, decoder, max_shot_seconds() if max_seconds == -1.0 else max_seconds)
     chunks: list[np.ndarray] = []
-    with _open(p) as container:
-        stream = container.streams.audio[0]
-        src_rate = int(stream.codec_context.sample_rate or 0)
-        src_channels = int(stream.codec_context.channels or 1)
-        rate = int(sample_rate or src_rate)
-        out_channels = int(channels or src_channels)
-        if rate <= 0:
-            raise MediaError(p, "audio stream has no sample rate")
-        # Resample in the file's own layout and mix channels ourselves: FFmpeg's stereo→mono
-        # matrix adds +3 dB, but dialogue levels must not change with the channel count.
-        src_layout = stream.codec_context.layout.name if stream.codec_context.layout else _layout_name(src_channels)
-        resampler = av.AudioResampler(format="fltp", layout=src_layout, rate=rate)
-        if start > 1.0:
-            try:
-                container.seek(int(max(0.0, start - 0.5) * av.time_base), any_frame=False)
-            except av.FFmpegError:
-                container.seek(0)
-        first_time: float | None = None
-        total = 0
-        try:
-            for frame in container.decode(stream):
-                if first_time is None:
-                    first_time = float(frame.time) if frame.time is not None else 0.0
-                for out in resampler.resample(frame):
-                    chunks.append(out.to_ndarray().reshape(src_channels, -1))
-                    total += out.samples
-                if end is not None and first_time + total / rate > end + 0.1:
-                    break
-            for out in resampler.resample(None):
-                chunks.append(out.to_ndarray().reshape(src_channels, -1))
-        except av.FFmpegError as exc:
-            if not chunks:
-                raise MediaError(p, f"audio cannot be decoded ({exc})", "re-export it as WAV") from exc
-    samples = np.concatenate(chunks, axis=1) if chunks else np.zeros((src_channels, 0), np.float32)
+    try:
+        chunks = list(decoder.blocks())
+    finally:
+        decoder.close()
+    src_channels = decoder.channels
+    samples = np.concatenate(chunks, axis=1) if len(chunks) > 1 else (
+        chunks[0] if chunks else np.zeros((src_channels, 0), np.float32))
+    del chunks
     if samples.shape[1] == 0:
         raise MediaError(p, "audio stream holds no samples", "record or export the line again")
-    offset = first_time or 0.0
-    clip = AudioClip(samples.astype(np.float32, copy=False), rate).as_channels(out_channels)
-    return clip.slice(max(0.0, start - offset), None if end is None else end - offset)
+    clip = AudioClip(samples.astype(np.float32, copy=False), decoder.rate).as_channels(int(channels or src_channels))
+    clip.warnings = list(decoder.warnings)
+    return clip
+
+
+def iter_audio_blocks(
+    path: str | os.PathLike[str],
+    sample_rate: int | None = None,
+    channels: int | None = None,
+    start: float = 0.0,
+    end: float | None = None,
+    block_seconds: float = 10.0,
+    warnings: list[str] | None = None,
+) -> Iterator[AudioClip]:
+    """Decode ``[start, end)`` as consecutive clips of ``block_seconds`` (the last may be shorter).
+
+    Memory stays at a few blocks whatever the file's length; problems found on the way
+    (a decode that ends early) are appended to ``warnings``.
+    """
+    p = Path(path)
+    decoder = _Decoder(p, sample_rate, start, end)
+    size = max(1, int(round(block_seconds * decoder.rate)))
+    out_channels = int(channels or decoder.channels)
+    pending: list[np.ndarray] = []
+    held = 0
+    try:
+        for chunk in decoder.blocks():
+            pending.append(chunk)
+            held += chunk.shape[1]
+            while held >= size:
+                joined = np.concatenate(pending, axis=1)
+                yield AudioClip(joined[:, :size], decoder.rate).as_channels(out_channels)
+                pending, held = [joined[:, size:]], joined.shape[1] - size
+        if held:
+            yield AudioClip(np.concatenate(pending, axis=1), decoder.rate).as_channels(out_channels)
+    finally:
+        decoder.close()
+        if warnings is not None:
+            warnings.extend(decoder.warnings)
+
+
+class StreamedAudio:
+    """A clip decoded as it is read: the movie writer takes ``block``s in order.
+
+    Looks like an :class:`AudioClip` to :class:`~engine.media.video.VideoWriter`
+    (``channels``, ``sample_rate``, ``num_samples``, ``block``, ``fit_duration``) and
+    keeps the level statistics of what was read, for the take's sidecar.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], sample_rate: int, channels: int | None, start: float,
+                 end: float | None, duration: float) -> None:
+        self.path = Path(path)
+        self.sample_rate = int(sample_rate)
+        self.start, self.end = start, end
+        probe = _Decoder(self.path, self.sample_rate, start, end)
+        self._channels_in = probe.channels
+        probe.close()
+        self.channels = min(2, int(channels or self._channels_in))
+        self.num_samples = int(round(duration * self.sample_rate))
+        self.warnings: list[str] = []
+        self._blocks: Iterator[AudioClip] | None = None
+        self._buffer = np.zeros((self.channels, 0), np.float32)
+        self._position = 0
+        self._sumsq = 0.0
+        self._counted = 0
+
+    @property
+    def duration(self) -> float:
+        return self.num_samples / float(self.sample_rate)
+
+    def resample(self, rate: int) -> StreamedAudio:
+        if rate != self.sample_rate:
+            raise ValueError("a streamed clip is decoded at the rate it is written at")
+        return self
+
+    def as_channels(self, channels: int) -> StreamedAudio:
+        if channels != self.channels:
+            raise ValueError("a streamed clip is decoded with the channels it is written with")
+        return self
+
+    def fit_duration(self, duration: float) -> StreamedAudio:
+        self.num_samples = int(round(duration * self.sample_rate))
+        return self
+
+    def block(self, start: int, count: int) -> np.ndarray:
+        if start != self._position:
+            raise ValueError("a streamed clip is read in order")
+        if self._blocks is None:
+            self._blocks = iter_audio_blocks(self.path, self.sample_rate, self.channels, self.start, self.end,
+                                             block_seconds=2.0, warnings=self.warnings)
+        while self._buffer.shape[1] < count:
+            nxt = next(self._blocks, None)
+            if nxt is None:
+                pad = np.zeros((self.channels, count - self._buffer.shape[1]), np.float32)
+                self._buffer = np.concatenate([self._buffer, pad], axis=1)
+                break
+            self._buffer = np.concatenate([self._buffer, nxt.samples], axis=1)
+        out, self._buffer = self._buffer[:, :count], self._buffer[:, count:]
+        self._position += count
+        self._sumsq += float(np.square(out, dtype=np.float64).sum())
+        self._counted += out.size
+        return np.ascontiguousarray(out)
+
+    def is_silent(self, threshold_dbfs: float = SILENCE_DBFS) -> bool:
+        """From the samples read so far (all of them once the movie is written)."""
+        if not self._counted:
+            return True
+        rms = (self._sumsq / self._counted) ** 0.5
+        return rms <= 0 or 20.0 * np.log10(rms) < threshold_dbfs
 
 
 def resample(samples: np.ndarray, src_rate: int, dst_rate: int) -> np.ndarray:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -41,7 +42,10 @@ def load_portrait(
         raise MediaError(p, "portrait file is empty (0 bytes)", "export the image again")
     limit = max_image_pixels()
     try:
-        with Image.open(p) as img:
+        with warnings.catch_warnings():  # our own bound below is the stricter one
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            img_file = Image.open(p)
+        with img_file as img:
             w0, h0 = img.size  # from the header: nothing is decoded yet
             if w0 * h0 > limit:
                 raise MediaError(p, f"portrait is {w0}x{h0} pixels, more than the {limit / 1e6:.0f} megapixels "

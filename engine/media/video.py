@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 
 from engine.atomic import fsync_dir, temp_beside
-from engine.media.audio import DELIVERY_RATE, AudioClip, _layout_name
+from engine.media.audio import DELIVERY_RATE, AudioClip, StreamedAudio, _layout_name
 from engine.media.errors import MediaError
 from engine.timebase import fps_fraction, is_drop_frame
 
@@ -208,7 +208,7 @@ class VideoWriter:
         width: int,
         height: int,
         codec: str = "h264",
-        audio: AudioClip | None = None,
+        audio: AudioClip | StreamedAudio | None = None,
         start_timecode: str | None = "01:00:00:00",
         overwrite: bool = False,
         metadata: dict[str, str] | None = None,
@@ -232,7 +232,7 @@ class VideoWriter:
         self._mode: str | None = None  # "frames" or "chunks": one movie is written one way
         self._audio_samples_written = 0
         self._closed = False
-        self._audio: AudioClip | None = None
+        self._audio: AudioClip | StreamedAudio | None = None
         try:
             self._container = av.open(str(self._tmp), mode="w", format=self.preset.container)
             self._setup_streams(audio, start_timecode, metadata or {}, reel)
@@ -241,7 +241,7 @@ class VideoWriter:
             raise
 
     # ---------------------------------------------------------------- set up
-    def _setup_streams(self, audio: AudioClip | None, timecode: str | None, metadata: dict[str, str], reel: str | None) -> None:
+    def _setup_streams(self, audio: AudioClip | StreamedAudio | None, timecode: str | None, metadata: dict[str, str], reel: str | None) -> None:
         preset = self.preset
         c = self._container
         if preset.container == "mp4":
@@ -368,7 +368,7 @@ class VideoWriter:
         while self._audio_samples_written < target:
             n = min(4096, target - self._audio_samples_written)
             i = self._audio_samples_written
-            af = av.AudioFrame.from_ndarray(np.ascontiguousarray(clip.samples[:, i : i + n]), format="fltp", layout=layout)
+            af = av.AudioFrame.from_ndarray(clip.block(i, n), format="fltp", layout=layout)
             af.sample_rate = DELIVERY_RATE
             af.pts = i
             af.time_base = Fraction(1, DELIVERY_RATE)

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from engine.limits import resolution_problem
 from engine.timebase import SUPPORTED_FPS, fps_fraction, frame_count, frames_to_seconds
 
 FRAMINGS = ("portrait", "upper_body", "full_body")
@@ -290,8 +291,9 @@ class Project:
 
     def __post_init__(self) -> None:
         fps_fraction(self.fps)  # raises for unsupported rates
-        if self.width % 2 or self.height % 2 or self.width < 16 or self.height < 16:
-            raise ValueError(f"resolution {self.width}x{self.height} must be even and at least 16x16")
+        problem = resolution_problem(self.width, self.height)  # also the 4K DCI bound, before any allocation
+        if problem:
+            raise ValueError(problem)
 
     # -------------------------------------------------------------- folders
     @property

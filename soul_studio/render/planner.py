@@ -13,7 +13,8 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.jobs import JobSpec, file_fingerprint
+from engine.jobs import JobSpec, JobSpecError, file_fingerprint
+from engine.limits import special_file_problem
 from soul_studio.project.model import Project, Shot, Take
 
 # Resolution presets for the Soul backend; the sketch backend renders any size.
@@ -92,9 +93,13 @@ def job_for_shot(
         raise ShotNotRenderable(f"{character.name} has no portrait; drop one on them in the Cast panel")
     if not portrait.exists():
         raise ShotNotRenderable(f"portrait of {character.name} is missing: {portrait}")
+    if special_file_problem(portrait):
+        raise ShotNotRenderable(f"portrait of {character.name} {special_file_problem(portrait)}: {portrait}")
     audio = project.resolve(shot.audio)
     if audio is not None and not audio.exists():
         raise ShotNotRenderable(f"dialogue audio of {shot.name or shot.id} is missing: {audio}")
+    if audio is not None and special_file_problem(audio):
+        raise ShotNotRenderable(f"dialogue audio of {shot.name or shot.id} {special_file_problem(audio)}: {audio}")
     backend = backend or project.settings.default_backend
     width, height = render_size(project, quality, backend)
     prompt = shot.prompt or character.prompt
@@ -130,7 +135,10 @@ def job_for_shot(
         media_fingerprints=prints,
         priority=0 if quality == "draft" else 10,
     )
-    job.validate()
+    try:
+        job.validate()
+    except JobSpecError as exc:
+        raise ShotNotRenderable(f"shot {shot.name or shot.id} cannot be rendered: {exc}") from exc
     if output_path is None:
         takes = project.takes_folder
         assert takes is not None

@@ -53,7 +53,7 @@ def test_random_kills_of_cli_and_engine_lose_nothing(tmp_path):
             delay = rng.uniform(0.3, 2.5)
             target = "engine" if rng.random() < 0.4 else "cli"
             if target == "engine":  # the engine is the CLI's child once it runs
-                wait_until(lambda: children(proc.pid), timeout=10)
+                wait_until(lambda pid=proc.pid: children(pid), timeout=10)
             time.sleep(delay)
             pids = children(proc.pid) if target == "engine" else [proc.pid]
             for pid in pids:
