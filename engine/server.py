@@ -452,8 +452,9 @@ class EngineServer:
             return protocol.event("cancelled", job.job_id, reason=token.reason or "cancelled")
         except BackendError as exc:
             return self._failed(job, type(exc).__name__, str(exc), exc.hint)
-        except MediaError as exc:
-            return self._failed(job, "MediaError", str(exc), exc.hint)
+        except MediaError as exc:  # the hint travels on its own: the message does not repeat it
+            message = f"{exc.path}: {exc.reason}" if exc.path else exc.reason
+            return self._failed(job, "MediaError", message, exc.hint)
         except JobSpecError as exc:
             return self._failed(job, "JobSpecError", str(exc), "the studio sent an invalid job")
         except MemoryError as exc:

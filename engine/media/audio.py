@@ -243,10 +243,11 @@ class _Decoder:
             self.warnings.append(f"{self.path.name}: decoding stopped at {(position or 0) / self.rate:.2f} s ({exc}); "
                                  "the rest is silence")
         self.decoded_until = (position or 0) / self.rate
-        wanted = self.header_duration if self.end is None else min(self.end, self.header_duration or self.end)
+        wanted = self.header_duration if self.end is None else self.end
         if wanted is not None and not self.warnings and self.decoded_until < wanted - 0.5:
-            self.warnings.append(f"{self.path.name}: the audio ends at {self.decoded_until:.2f} s but the file "
-                                 f"says {wanted:.2f} s (truncated?); the rest is silence")
+            said = "the file says" if self.end is None else "the shot uses it up to"
+            self.warnings.append(f"{self.path.name}: the audio ends at {self.decoded_until:.2f} s but {said} "
+                                 f"{wanted:.2f} s (truncated?); the rest is silence")
 
 
 def _check_length(p: Path, decoder: _Decoder, limit: float | None) -> None:

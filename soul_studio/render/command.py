@@ -22,7 +22,7 @@ from soul_studio.project import ProjectError, archive_autosave, has_newer_autosa
 from soul_studio.project.edits import EditHistory
 from soul_studio.project.lock import ProjectLock
 from soul_studio.project.model import Project
-from soul_studio.render.headless import Interrupt, RunSaver
+from soul_studio.render.headless import EngineLog, Interrupt, RunSaver
 
 if TYPE_CHECKING:
     from soul_studio.render.manager import RenderManager
@@ -114,8 +114,21 @@ async def render_project(project: Project, shot_ids: list[str], quality: str, ba
     journal = run_folder()
     interrupt = interrupt or Interrupt()
     interrupt.install()
+    engine_log = EngineLog()
+    engine_log.__enter__()
     try:
         manager = await _start_manager(project, history, journal, backend, lock_fd=lock_fd)
+        warned: set[str] = set()
+
+        def on_engine_event(event: object) -> None:  # warnings (a truncated recording): each once
+            if getattr(event, "kind", "") == "log" and event.get("level") == "warning":  # type: ignore[attr-defined]
+                message = str(event.get("message") or "")  # type: ignore[attr-defined]
+                if message and message not in warned:
+                    warned.add(message)
+                    print(f"soul-studio: warning: {message}", file=sys.stderr)
+
+        if manager.client is not None:
+            manager.client.add_listener(on_engine_event)
         progress = None
         try:
             if show_progress:
@@ -173,13 +186,15 @@ async def render_project(project: Project, shot_ids: list[str], quality: str, ba
 
                     shot = project.shots.get(state.shot_id)
                     name = (shot.name or shot.id) if shot else state.shot_id
-                    print("soul-studio: " + failure_message(name, state.error, state.hint, state.backend or "sketch",
+                    hint = engine_log.point_to(state.hint)
+                    print("soul-studio: " + failure_message(name, state.error, hint, state.backend or "sketch",
                                                             one_shot=False), file=sys.stderr)
         finally:
             if progress is not None:
                 progress.stop()
             await manager.stop()
     finally:
+        engine_log.__exit__(None, None, None)
         interrupt.uninstall()
         shutil.rmtree(journal, ignore_errors=True)
     return result

@@ -7,15 +7,21 @@
 - :class:`Interrupt` turns SIGTERM and Ctrl-C into a request to stop: running renders
   are cancelled, takes that finish meanwhile are still recorded, the project is saved
   and the command exits with a clear message instead of a traceback.
+- :class:`EngineLog` keeps what the engine prints (its tracebacks) in a file the error
+  messages can point to.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import os
 import signal
 import threading
 from collections.abc import Callable
+from pathlib import Path
+from types import TracebackType
 
 from soul_studio.project import ProjectFileError, save_project, write_recovery
 from soul_studio.project.model import Project
@@ -104,3 +110,47 @@ class Interrupt:
     @property
     def exit_code(self) -> int:
         return 128 + (signal.SIGTERM if self.signal_name == "SIGTERM" else signal.SIGINT)
+
+
+class EngineLog:
+    """Copies the engine's output into ``engine.log`` in the user's log folder while a run lasts."""
+
+    MAX_BYTES = 5 << 20
+
+    def __init__(self, path: Path | None = None) -> None:
+        if path is None:
+            import platformdirs
+
+            path = Path(os.environ.get("SOUL_STUDIO_LOG_DIR") or platformdirs.user_log_dir("soul-studio", appauthor=False))
+            path = path / "engine.log"
+        self.path = path
+        self._handler: logging.Handler | None = None
+        self._logger = logging.getLogger("soul_studio.engine_client")
+        self._level = self._logger.level
+
+    def __enter__(self) -> EngineLog:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            mode = "w" if self.path.exists() and self.path.stat().st_size > self.MAX_BYTES else "a"
+            handler = logging.FileHandler(self.path, mode=mode, encoding="utf-8")
+        except OSError:
+            return self  # no log folder: errors still carry their own message
+        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+        self._logger.addHandler(handler)
+        self._logger.setLevel(logging.DEBUG)
+        self._handler = handler
+        return self
+
+    def point_to(self, hint: str) -> str:
+        """A hint that says "see the engine log" names the file."""
+        if "engine log" in hint and self._handler is not None:
+            return f"the engine's traceback is in {self.path}"
+        return hint
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if self._handler is not None:
+            self._logger.removeHandler(self._handler)
+            self._logger.setLevel(self._level)
+            self._handler.close()
+            self._handler = None
