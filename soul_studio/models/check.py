@@ -97,20 +97,35 @@ def check_folder(path: str | os.PathLike[str], kind: str, check_shapes: bool = T
     for rel in find_pickles(root):
         check.errors.append(f"{rel} is a pickle checkpoint, which Soul Studio refuses to load (it can run code): "
                             "convert it to .safetensors and remove it")
-    if kind == "wan-ti2v-5b":
-        _check_soul_folder(check, root, check_shapes)
-    elif kind == "soul-adapter":
-        _check_component(check, root, "audio_adapter", check_shapes)
-    elif kind == "audio-encoder":
-        _check_component(check, root, "audio_encoder", check_shapes)
-    elif kind == "student":
-        _check_student(check, root, check_shapes)
-    else:
-        _check_light_vae(check, root, check_shapes)
+    try:
+        if kind == "wan-ti2v-5b":
+            _check_soul_folder(check, root, check_shapes)
+        elif kind == "soul-adapter":
+            _check_component(check, root, "audio_adapter", check_shapes)
+        elif kind == "audio-encoder":
+            _check_component(check, root, "audio_encoder", check_shapes)
+        elif kind == "student":
+            _check_student(check, root, check_shapes)
+        else:
+            _check_light_vae(check, root, check_shapes)
+    except Exception as exc:  # noqa: BLE001 - a folder of any shape is a report, never a crash
+        check.errors.append(f"the folder could not be checked: a file in it does not have the expected shape "
+                            f"({exc.__class__.__name__}: {exc})")
     _note_missing(check)
     if not check.fingerprint:
-        check.fingerprint = _fingerprint(root, check.files)
+        try:
+            check.fingerprint = _fingerprint(root, check.files)
+        except OSError as exc:
+            check.errors.append(f"cannot read the folder ({exc})")
     return check
+
+
+def safe_check(path: str | os.PathLike[str], kind: str, check_shapes: bool = True) -> ModelCheck:
+    """:func:`check_folder` that turns even an unknown kind into a report (for listing many)."""
+    try:
+        return check_folder(path, kind, check_shapes)
+    except ValueError as exc:
+        return ModelCheck(kind=kind, folder=str(path), errors=[str(exc)])
 
 
 def _fingerprint(root: Path, files: dict[str, int]) -> str:

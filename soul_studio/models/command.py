@@ -17,7 +17,7 @@ import json
 import sys
 from typing import Any
 
-from soul_studio.models.check import ModelCheck, check_folder, human_size
+from soul_studio.models.check import ModelCheck, check_folder, human_size, safe_check
 from soul_studio.models.registry import KINDS, ModelRegistry, RegistryError
 from soul_studio.models.settings import StudioPaths
 from soul_studio.models.vram import CARD_SIZES_GB, ModelSizes, detect_gpus, estimate_all
@@ -78,7 +78,7 @@ def run_list(args: argparse.Namespace) -> int:
     rows = []
     for name in registry.names():
         entry = registry.get(name)
-        check = check_folder(entry.path, entry.kind, check_shapes=False)
+        check = safe_check(entry.path, entry.kind, check_shapes=False)
         changed = bool(entry.fingerprint) and check.ok and check.fingerprint != entry.fingerprint
         status = "ok" if check.ok else "problems"
         if changed:
@@ -133,7 +133,7 @@ def check_registered(registry: ModelRegistry, names: list[str] | None = None,
     results: dict[str, ModelCheck] = {}
     for name in names or registry.names():
         entry = registry.get(name)
-        check = check_folder(entry.path, entry.kind, check_shapes=check_shapes)
+        check = safe_check(entry.path, entry.kind, check_shapes=check_shapes)
         if entry.fingerprint and check.ok and check.fingerprint != entry.fingerprint:
             check.warnings.append("the folder changed since it was added (files or weights differ); "
                                   "add it again to accept the new files")

@@ -129,18 +129,56 @@ class ValidationReport:
 
 
 # ----------------------------------------------------------------- headers
+_DTYPE_BYTES = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1, "U8": 1,
+                "BOOL": 1, "F8_E4M3": 1, "F8_E5M2": 1, "U16": 2, "U32": 4, "U64": 8}
+
+
 def read_safetensors_header(path: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
-    """Tensor name → {"dtype", "shape"} from a safetensors header, without reading tensors."""
+    """Tensor name → {"dtype", "shape", "data_offsets"} from a safetensors header, without reading tensors.
+
+    The header must have the format's shape (an object of tensor entries, each with a dtype,
+    a shape of whole numbers and offsets that fit its size), and the file must hold exactly
+    the bytes the header describes: a file cut short by a failed copy raises ``ValueError``.
+    """
     p = Path(path)
     with open(p, "rb") as handle:
         raw = handle.read(8)
         if len(raw) != 8:
             raise ValueError("file is shorter than a safetensors header")
         (length,) = struct.unpack("<Q", raw)
-        if length <= 0 or length > 100 * 1024 * 1024 or length + 8 > p.stat().st_size:
+        size = os.fstat(handle.fileno()).st_size
+        if length <= 0 or length > 100 * 1024 * 1024 or length + 8 > size:
             raise ValueError("header length is not plausible")
-        header = json.loads(handle.read(length))
+        try:
+            header = json.loads(handle.read(length))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ValueError(f"header is not JSON ({exc})") from exc
+    if not isinstance(header, dict):
+        raise ValueError(f"header is a JSON {type(header).__name__}, not an object of tensors")
     header.pop("__metadata__", None)
+    end = 0
+    for name, info in header.items():
+        if not isinstance(info, dict):
+            raise ValueError(f"tensor {name!r} is described by {type(info).__name__}, not an object")
+        dtype, shape, offsets = info.get("dtype"), info.get("shape"), info.get("data_offsets")
+        if not isinstance(dtype, str) or not isinstance(shape, list) or not all(
+                isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape):
+            raise ValueError(f"tensor {name!r} has no valid dtype and shape")
+        if not (isinstance(offsets, list) and len(offsets) == 2 and all(isinstance(o, int) for o in offsets)
+                and 0 <= offsets[0] <= offsets[1]):
+            raise ValueError(f"tensor {name!r} has no valid data_offsets")
+        count = 1
+        for d in shape:
+            count *= d
+        if dtype in _DTYPE_BYTES and offsets[1] - offsets[0] != count * _DTYPE_BYTES[dtype]:
+            raise ValueError(f"tensor {name!r} ({dtype} {shape}) does not fit its {offsets[1] - offsets[0]} bytes")
+        end = max(end, offsets[1])
+    payload = size - 8 - length
+    if payload < end:
+        raise ValueError(f"file is truncated: the header describes {end} bytes of tensors but only {payload} "
+                         "are there (copy it again)")
+    if payload > end:
+        raise ValueError(f"file holds {payload - end} bytes after its last tensor (not a clean safetensors file)")
     return header
 
 
