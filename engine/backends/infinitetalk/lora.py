@@ -255,16 +255,18 @@ LORA_SUBFOLDER = "loras"
 def default_draft_lora(model_folder: str | os.PathLike[str] | None, options: Mapping[str, Any]) -> str | None:
     """The draft LoRA a job uses: option ``draft_lora``, else the published file in ``<model_folder>/loras/``.
 
-    When ``loras/`` holds exactly one safetensors file under another name, that one is used.
+    ``hf download`` keeps the repository's sub-folder (``loras/Lightx2v/…``), so the search goes
+    down the tree; when ``loras/`` holds exactly one safetensors file under another name, that one is used.
     """
     if options.get("draft_lora"):
         return str(Path(str(options["draft_lora"])).expanduser())
     if not model_folder:
         return None
     folder = Path(model_folder).expanduser() / LORA_SUBFOLDER
-    if (folder / PUBLISHED_LORA_NAME).is_file():
-        return str(folder / PUBLISHED_LORA_NAME)
-    found = sorted(folder.glob("*.safetensors")) if folder.is_dir() else []
+    found = sorted(folder.rglob("*.safetensors")) if folder.is_dir() else []
+    published = [p for p in found if p.name == PUBLISHED_LORA_NAME]
+    if published:
+        return str(published[0])
     return str(found[0]) if len(found) == 1 else None
 
 
