@@ -39,6 +39,7 @@ from soul_studio.render.planner import FingerprintCache, current_hash
 from soul_studio.ui.document import Document
 from soul_studio.ui.state import EditorState
 from soul_studio.ui.theme import COLORS, icon
+from soul_studio.ui.two_shot import TwoShotBox
 
 FRAMING_LABELS = {"portrait": "Portrait (head)", "upper_body": "Upper body", "full_body": "Full body"}
 
@@ -120,6 +121,9 @@ class Inspector(QWidget):
         self.length.setObjectName("dim")
         form.addRow("Length", self.length)
         col.addWidget(audio_box)
+        self.two_shot = TwoShotBox(document)
+        self.two_shot.error.connect(self.error)
+        col.addWidget(self.two_shot)
 
         pic_box = QGroupBox("Picture")
         form = self._form(pic_box)
@@ -201,6 +205,7 @@ class Inspector(QWidget):
     def set_document(self, document: Document) -> None:
         self.document.changed.disconnect(self._on_changed)
         self.document = document
+        self.two_shot.document = document
         document.changed.connect(self._on_changed)
         self.refresh()
 
@@ -257,6 +262,7 @@ class Inspector(QWidget):
     def refresh(self) -> None:
         self._shot_id = self.editor.current_shot
         shot = self.shot
+        self.two_shot.show_shot(shot)
         if shot is None:
             self.stack.setCurrentIndex(0)
             return
