@@ -88,7 +88,9 @@ class ExportOptions:
     interchange files point at: ``export`` writes one clip per shot into ``media_folder``
     (default ``<output name>_media`` beside the output) in ``media_codec`` (a movie format:
     ``mp4`` or a ProRes flavour); ``takes``
-    links the takes and dialogue files already on disk.
+    links the takes and dialogue files already on disk. ``drop_frame`` picks drop-frame
+    or non-drop timecode at 29.97 (None: drop-frame, the broadcast convention); other
+    rates are always non-drop.
     """
 
     frame_range: tuple[int, int] | None = None
@@ -104,6 +106,7 @@ class ExportOptions:
     take_audio: bool = False
     final_delivery: bool = True
     stale_check: StaleCheck | None = None
+    drop_frame: bool | None = None
 
     def validate(self) -> None:
         if self.missing not in MISSING_CHOICES:
