@@ -332,6 +332,7 @@ class VideoWriter:
         overwrite: bool = False,
         metadata: dict[str, str] | None = None,
         reel: str | None = None,
+        drop_frame: bool | None = None,
     ) -> None:
         if codec not in CODECS:
             raise ValueError(f"unknown codec {codec!r}; choose one of {', '.join(CODECS)}")
@@ -339,6 +340,8 @@ class VideoWriter:
         self.path = Path(path)
         self.fps = fps
         self.rate = fps_fraction(fps)
+        # 29.97 is drop-frame unless non-drop is asked for; other rates never are.
+        self.drop_frame = is_drop_frame(fps) and drop_frame is not False
         self.width, self.height = int(width), int(height)
         if self.width % 2 or self.height % 2:
             raise ValueError(f"frame size {width}x{height} must be even")
@@ -366,8 +369,10 @@ class VideoWriter:
         if preset.container == "mp4":
             c.options["movflags"] = "+faststart"
         if timecode:
-            if is_drop_frame(self.fps) and timecode.count(":") == 3:
+            if self.drop_frame and timecode.count(":") == 3:
                 timecode = timecode[:8] + ";" + timecode[9:]
+            elif not self.drop_frame:
+                timecode = timecode.replace(";", ":")
             c.metadata["timecode"] = timecode
         for key, value in metadata.items():
             c.metadata[key] = value

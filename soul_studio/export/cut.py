@@ -150,9 +150,12 @@ def _default_stale(project: Project) -> object:
     return check
 
 
-def _shot_segment(project: Project, p: Placement, record_start: int, offset: int, length: int) -> Segment:
+def _shot_segment(project: Project, p: Placement, record_start: int, offset: int, length: int,
+                  judge: object = None) -> Segment:
+    from soul_studio.render.takes import take_in_use
+
     shot = p.shot
-    take = shot.latest_take()
+    take = take_in_use(project, shot, judge)  # type: ignore[arg-type]  # the timeline's own rule
     path = project.resolve(take.file) if take is not None else None
     return Segment(
         "shot", record_start, length, shot=shot, index=p.index, offset=offset, placement_start=p.start,
@@ -163,7 +166,10 @@ def _shot_segment(project: Project, p: Placement, record_start: int, offset: int
 def plan_cut(project: Project, options: ExportOptions) -> Cut:
     """Segments of the export in record order, with the warnings a delivery needs."""
     options.validate()
-    placements = project.placements()
+    from soul_studio.render.takes import TakeJudge
+
+    judge = TakeJudge(project, is_stale=options.stale_check)
+    placements = project.picture_placements()  # upper video track wins where two overlap
     base_tc = parse_timecode(options.start_timecode or project.settings.start_timecode, project.fps,
                              options.drop_frame)
     segments: list[Segment] = []
@@ -174,22 +180,23 @@ def plan_cut(project: Project, options: ExportOptions) -> Cut:
             raise ExportError("the selection holds no shot on the timeline")
         cursor = 0
         for p in picked:
-            segments.append(_shot_segment(project, p, cursor, 0, p.length))
-            cursor += p.length
-        timeline_start, length = picked[0].start, cursor
+            shown_from, shown_to = p.shown
+            segments.append(_shot_segment(project, p, cursor, shown_from - p.start, shown_to - shown_from, judge))
+            cursor += shown_to - shown_from
+        timeline_start, length = picked[0].shown[0], cursor
     else:
-        total = placements[-1].end if placements else 0
+        total = max((p.end for p in placements), default=0)
         a, b = options.frame_range if options.frame_range is not None else (0, total)
         if options.frame_range is None and total == 0:
             raise ExportError("the timeline is empty", "add shots to the timeline first")
         cursor = a
         for p in placements:
-            s, e = max(p.start, a), min(p.end, b)
+            s, e = max(p.shown[0], a), min(p.shown[1], b)
             if e <= s:
                 continue
             if s > cursor:
                 segments.append(Segment("gap", cursor - a, s - cursor))
-            segments.append(_shot_segment(project, p, s - a, s - p.start, e - s))
+            segments.append(_shot_segment(project, p, s - a, s - p.start, e - s, judge))
             cursor = e
         if cursor < b:
             segments.append(Segment("gap", cursor - a, b - cursor))
@@ -209,7 +216,16 @@ def _warnings(project: Project, cut: Cut, options: ExportOptions) -> list[str]:
         if shot.temp_audio:
             out.append(f"{label} uses temp audio; replace it with the recorded line before delivery")
         if seg.take is None:
-            out.append(f"{label} has no finished take; exporting the {options.missing} instead")
+            lost = [t for t in shot.takes if t.is_done and not (project.resolve(t.file) or Path("")).is_file()]
+            if lost and len(lost) == len([t for t in shot.takes if t.is_done]):
+                out.append(f"{label}: take file {lost[-1].file} is missing; exporting the {options.missing} instead")
+            elif any(t.is_done for t in shot.takes):  # only stale takes: never delivered silently
+                out.append(f"{label}: its take is stale (the shot changed since it was rendered)")
+                out.append(f"{label}: exporting the {options.missing} instead of the stale take; render it again")
+                if options.final_delivery and not any(t.is_done and t.quality == "final" for t in shot.takes):
+                    out.append(f"{label} has only a draft take; render a final before delivery")
+            else:
+                out.append(f"{label} has no finished take; exporting the {options.missing} instead")
             continue
         if seg.take_path is None or not seg.take_path.is_file():
             out.append(f"{label}: take file {seg.take.file} is missing; exporting the {options.missing} instead")

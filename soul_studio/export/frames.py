@@ -176,7 +176,8 @@ class SegmentPictures:
         produced = 0
         last: Picture | None = None
         if seg.take_path is not None:
-            for frame in decode_take(seg.take_path, seg.offset, seg.length, self.decode_threads):
+            start = seg.offset + (seg.take.offset if seg.take is not None else 0)  # a split half starts inside its take
+            for frame in decode_take(seg.take_path, start, seg.length, self.decode_threads):
                 last = fit_frame(frame, self.width, self.height, self.rgb)
                 yield self._decorate(last, seg, produced)
                 produced += 1

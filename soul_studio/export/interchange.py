@@ -106,8 +106,9 @@ def take_link(seg: Segment) -> MediaLink | None:
             start = timecode_to_frames(info.timecode, float(info.fps) if info.fps else 24.0)
         except ValueError:
             start = 0
-    return MediaLink(seg.take_path, start, info.frame_count or None, has_audio=info.audio_codec is not None,
-                     channels=info.audio_channels or 0, width=info.width, height=info.height)
+    return MediaLink(seg.take_path, start, info.frame_count or None, seg.take.offset if seg.take is not None else 0,
+                     has_audio=info.audio_codec is not None, channels=info.audio_channels or 0, width=info.width,
+                     height=info.height)
 
 
 def build_timeline(project: Project, cut: Cut, video: dict[int, MediaLink], audio: dict[int, MediaLink],

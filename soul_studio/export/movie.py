@@ -71,7 +71,8 @@ def write_movie(project: Project, cut: Cut, codec: str, path: Path, options: Exp
     pix_fmt = CODECS[codec].pix_fmt
     metadata = {"title": title or project.name, "encoder": "Soul Studio"}
     writer = VideoWriter(path, cut.fps, cut.width, cut.height, codec, audio=audio,
-                         start_timecode=cut.start_timecode, overwrite=True, metadata=metadata, reel=reel)
+                         start_timecode=cut.start_timecode, overwrite=True, metadata=metadata, reel=reel,
+                         drop_frame=cut.drop)
     try:
         if WORKERS > 1 and len(cut.segments) > 1:
             _write_segments_parallel(writer, cut, pictures, pix_fmt, meter)
@@ -172,7 +173,8 @@ def _user_permissions(path: Path) -> None:
 def shot_cut(cut: Cut, seg: Segment) -> Cut:
     """The whole shot of ``seg`` as a cut of its own, timecoded at its timeline position."""
     whole = replace(seg, record_start=0, offset=0, length=seg.shot_length)
-    return Cut(cut.fps, cut.width, cut.height, [whole], seg.shot_length, seg.placement_start, cut.base_tc_frames)
+    return Cut(cut.fps, cut.width, cut.height, [whole], seg.shot_length, seg.placement_start, cut.base_tc_frames,
+               drop_frame=cut.drop_frame)
 
 
 def shot_clip_name(seg: Segment, codec: str) -> str:

@@ -79,11 +79,20 @@ def build_project(folder: Path, fps: float = 24.0, width: int = WIDTH, height: i
                                                colour="#4f8fd8"))
     save_project(project, folder / "scene.soulproj")
     write_take(folder / "takes" / "a_final.mp4", 0, a.frames(fps), width, height, fps)
-    a.takes.append(Take("takes/a_final.mp4", job_hash="a1", backend="sketch", quality="final"))
+    # takes are rendered from the shots as they are (fresh), like a studio render would record them
+    a.takes.append(Take("takes/a_final.mp4", job_hash=_hash(project, a, "final"), backend="sketch", quality="final"))
     write_take(folder / "takes" / "b_draft.mp4", 1, b.frames(fps), width // 2, height // 2, fps)
-    b.takes.append(Take("takes/b_draft.mp4", job_hash="b1", backend="sketch", quality="draft"))
+    b.takes.append(Take("takes/b_draft.mp4", job_hash=_hash(project, b, "draft"), backend="sketch", quality="draft"))
     save_project(project, folder / "scene.soulproj", keep_backups=0)
     return project
+
+
+def _hash(project: Project, shot: Shot, quality: str) -> str:
+    from soul_studio.render.planner import current_hash
+
+    value = current_hash(project, shot, quality, "sketch")
+    assert value is not None
+    return value
 
 
 def project_gap(fps: float) -> int:
