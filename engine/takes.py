@@ -257,5 +257,6 @@ def write_take(backend: Backend, job: JobSpec, ctx: RenderContext) -> TakeResult
     try:
         write_json_atomic(sidecar_path, sidecar)
     except OSError as exc:
+        out.unlink(missing_ok=True)  # a take without its sidecar is not a take: leave nothing behind
         raise MediaError(sidecar_path, f"cannot write the take's sidecar ({exc.strerror or exc})", "free disk space") from exc
     return TakeResult(str(out), str(sidecar_path), sink.count, time.monotonic() - t0, False, sidecar)

@@ -167,10 +167,12 @@ def job_for_shot(
 
 
 def current_hash(project: Project, shot: Shot, quality: str, backend: str | None = None,
-                 fingerprints: FingerprintCache | None = None) -> str | None:
+                 fingerprints: FingerprintCache | None = None,
+                 backend_options: dict[str, object] | None = None) -> str | None:
     """Content hash the shot would render with now; None when it is not renderable."""
     try:
-        return job_for_shot(project, shot, quality, backend, fingerprints).content_hash()
+        return job_for_shot(project, shot, quality, backend, fingerprints,
+                            backend_options=backend_options).content_hash()
     except ShotNotRenderable:
         return None
 
@@ -190,15 +192,3 @@ def take_with_hash(project: Project, shot: Shot, quality: str, job_hash: str) ->
             if path is not None and path.exists():
                 return take
     return None
-
-
-def shot_state(project: Project, shot: Shot, fingerprints: FingerprintCache | None = None) -> str:
-    """What the timeline badge shows: ``none``, ``draft``, ``final`` or ``stale``."""
-    take = shot.latest_take()
-    if take is None:
-        return "none"
-    backend = take.backend
-    wanted = current_hash(project, shot, take.quality, backend, fingerprints)
-    if wanted is not None and wanted != take.job_hash:
-        return "stale"
-    return take.quality
