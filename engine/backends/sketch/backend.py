@@ -20,13 +20,14 @@ import cv2
 import numpy as np
 
 from engine.backends.base import Backend, Capabilities, FrameSink, Progress, RenderContext
-from engine.backends.sketch.audio import MouthTrack, audio_features, frame_centres, mouth_track
+from engine.backends.sketch.audio import MouthTrack, frame_centres
 from engine.backends.sketch.eyes import EyeRig
 from engine.backends.sketch.face import FaceAnalysis, analyse_portrait, require_mouth
 from engine.backends.sketch.framing import choose_crop, render_stage, stage_analysis
 from engine.backends.sketch.head import HeadRig
 from engine.backends.sketch.lids import lid_rigs
 from engine.backends.sketch.lips import LipRig
+from engine.backends.sketch.lipsync import plan_lipsync
 from engine.backends.sketch.mesh import mediapipe_available
 from engine.backends.sketch.motion import motion_track
 from engine.backends.sketch.mouth import MouthRig
@@ -46,10 +47,14 @@ def load_dialogue(job: JobSpec) -> AudioClip:
     return clip.fit_duration(job.duration)
 
 
-def plan_mouth(job: JobSpec, clip: AudioClip) -> MouthTrack:
-    """Per-frame mouth controls for the job (frame i measured on audio centred at i / fps)."""
-    features = audio_features(clip.mono(), clip.sample_rate, job.fps, job.frame_count)
-    track = mouth_track(features, job.fps)
+def plan_mouth(job: JobSpec, clip: AudioClip, check: Callable[[], None] | None = None) -> MouthTrack:
+    """Per-frame mouth controls for the job (frame i measured on audio centred at i / fps).
+
+    Phones aligned to ``job.text`` where it fits, else recognised, else spectral (see
+    ``lipsync``); ``options["lipsync"] = "spectral"`` skips the phone decoder.
+    """
+    phones = str(job.options.get("lipsync", "auto")) != "spectral"
+    track = plan_lipsync(clip.mono(), clip.sample_rate, job.fps, job.frame_count, job.text, phones, check)
     gain = float(job.options.get("mouth_gain", 1.0))
     if gain != 1.0:
         track.open = np.clip(track.open * gain, 0.0, 1.0)
@@ -165,7 +170,7 @@ class SketchBackend(Backend):
         rgb, analysis = self.analyse(job, ctx)
         ctx.cancel.check()
         clip = load_dialogue(job)
-        mouth = plan_mouth(job, clip)
+        mouth = plan_mouth(job, clip, ctx.cancel.check)
         ctx.cancel.check()
 
         crop = choose_crop(analysis, W, H, job.framing)
@@ -231,6 +236,7 @@ class SketchBackend(Backend):
             "rig": "mesh" if mouth_rig is None else "box",
             "crop": [round(crop.x, 2), round(crop.y, 2), round(crop.w, 2), round(crop.h, 2)],
             "visemes": mouth.viseme_counts(),
+            "mouth": mouth.summary(),
             "blinks": len(motion.blink_times),
             "ken_burns": ken_burns,
             "setup_s": round(setup_s, 3),
