@@ -139,7 +139,8 @@ def _export_interchange(project: Project, cut: Cut, fmt: str, claim: OutputClaim
             for index, staged_clip in clips.items():
                 seg = unique[index]
                 final = media_folder / staged_clip.name
-                link = MediaLink(final, cut.base_tc_frames + seg.placement_start, seg.shot_length)
+                link = MediaLink(final, cut.base_tc_frames + seg.placement_start, seg.shot_length, has_audio=True,
+                                 channels=2, width=cut.width, height=cut.height)
                 video[index] = audio[index] = link
                 files.append(final)
         else:
@@ -221,7 +222,15 @@ def _still_link(project: Project, seg: Segment) -> MediaLink | None:
     path = project.resolve(character.portrait)
     if path is None or not path.is_file():
         return None
-    return MediaLink(path, 0, seg.shot_length)
+    width = height = None
+    try:
+        from PIL import Image
+
+        with Image.open(path) as image:
+            width, height = image.size
+    except OSError:
+        pass
+    return MediaLink(path, 0, seg.shot_length, width=width, height=height, still=True)
 
 
 __all__ = ["FORMATS", "INTERCHANGE_FORMATS", "MOVIE_FORMATS", "export_project", "export_shot_clips", "output_path"]

@@ -104,7 +104,8 @@ def test_delivery_warnings(project, out_dir):
 def test_per_shot_clips_carry_reel_and_record_timecode(project, out_dir):
     result = export_project(project, "edl", out_dir / "r.edl", opts(media_codec="mp4"))
     clips = sorted((out_dir / "r_media").iterdir())
-    assert [c.name for c in clips] == ["001_Ana_asks.mp4", "002_Ben_answers.mp4", "003_Ana_again.mp4"]
+    # H.264 shot clips are QuickTime, whose timecode track carries the reel name.
+    assert [c.name for c in clips] == ["001_Ana_asks.mov", "002_Ben_answers.mov", "003_Ana_again.mov"]
     assert set(result.files) == {result.path, *clips}
     timecodes = []
     for clip in clips:
@@ -168,7 +169,7 @@ def test_shot_clips_alone_and_replacing_a_media_folder(project, out_dir):
     stray.unlink()
     export_project(project, "otio", out_dir / "cut.otio", opts(media_codec="mp4", overwrite=True))
     assert sorted(p.name for p in (out_dir / "cut_media").iterdir()) == [
-        "001_Ana_asks.mp4", "002_Ben_answers.mp4", "003_Ana_again.mp4"]
+        "001_Ana_asks.mov", "002_Ben_answers.mov", "003_Ana_again.mov"]
     assert sorted(p.name for p in out_dir.iterdir() if not p.name.startswith(".")) == ["clips", "cut.otio", "cut_media"]
 
 
