@@ -191,3 +191,25 @@ def _inode(path: Path) -> int:
         return os.stat(path).st_ino
     except OSError:
         return -1
+
+
+class LockHolder:
+    """The lock of whichever project a window has open: claiming another releases the last."""
+
+    def __init__(self, command: str = "Soul Studio") -> None:
+        self.command = command
+        self.lock: ProjectLock | None = None
+
+    def claim(self, project_path: str | os.PathLike[str]) -> None:
+        """Hold ``project_path``'s lock (raises :class:`ProjectLocked` when another process writes it)."""
+        target = Path(project_path).resolve()
+        if self.lock is not None and self.lock.project_path == target and (self.lock.held or self.lock.skipped):
+            return
+        new = ProjectLock(target, self.command, readonly_ok=True).acquire()
+        self.release()
+        self.lock = new
+
+    def release(self) -> None:
+        if self.lock is not None:
+            self.lock.release()
+            self.lock = None

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 from soul_studio.project import (
     Marker,
     Project,
+    ProjectError,
     ProjectFileError,
     has_newer_autosave,
     load_project,
@@ -31,6 +32,7 @@ from soul_studio.project import (
 )
 from soul_studio.project.edits import AddMarker, Edit, RemoveShots, SetCharacterFields, SetShotFields
 from soul_studio.project.edits_extra import CompoundEdit
+from soul_studio.project.lock import LockHolder
 from soul_studio.project.storage import discard_autosave
 from soul_studio.render.split import split_keeping_picture
 from soul_studio.render.takes import TakeJudge, missing_finals
@@ -92,6 +94,7 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.settings = settings
         self.prompts = Prompts(self)
+        self.project_lock = LockHolder("Soul Studio")  # one writer per project (see soul_studio.project.lock)
         self.cache = MediaCache(parent=self)
         self.editor = EditorState(self)
         self.document = Document(project or Project(name="Untitled Scene"), self)
@@ -475,8 +478,9 @@ class MainWindow(QMainWindow):
         project.settings.auto_draft = self.settings.auto_draft
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
+            self.project_lock.claim(path if path.suffix == ".soulproj" else path.with_suffix(".soulproj"))
             save_project(project, path)
-        except (ProjectFileError, OSError) as exc:
+        except (ProjectError, OSError) as exc:
             self.prompts.error("Cannot create the project", exc)
             return
         self.settings.add_recent(path)
@@ -508,6 +512,11 @@ class MainWindow(QMainWindow):
             else:
                 project = load_project(path)
         except ProjectFileError as exc:
+            self.prompts.error("Cannot open the project", exc)
+            return False
+        try:
+            self.project_lock.claim(path)
+        except ProjectError as exc:
             self.prompts.error("Cannot open the project", exc)
             return False
         self.settings.add_recent(path)
@@ -568,8 +577,9 @@ class MainWindow(QMainWindow):
 
     def _save_to(self, path: Path) -> bool:
         try:
+            self.project_lock.claim(path if path.suffix == ".soulproj" else path.with_suffix(".soulproj"))
             written = save_project(self.document.project, path)
-        except ProjectFileError as exc:
+        except ProjectError as exc:
             self.prompts.error("Cannot save the project", exc)
             return False
         self.document.mark_saved(written)
@@ -795,4 +805,5 @@ class MainWindow(QMainWindow):
         except RuntimeError:
             pass
         self.cache.shutdown()
+        self.project_lock.release()
         event.accept()
