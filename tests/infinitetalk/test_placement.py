@@ -123,8 +123,10 @@ def test_group_offload_keeps_the_prediction():
     plan = preset_plan("480p")
     placement = decide_placement(plan, int(23.5 * GIB))
     placement.blocks_per_group = 1
-    pipe = SimpleNamespace(components={"transformer": model}, vae=None)
-    apply_placement(pipe, placement, "cpu")
+    small = torch.nn.Linear(4, 4)
+    pipe = SimpleNamespace(components={"transformer": model, "vae": small}, vae=None)
+    apply_placement(pipe, placement, "cpu", small_bytes=1024)  # the tiny transformer counts as big here
+    assert not hasattr(small, "_diffusers_hook")  # small models stay where they run
     assert any(hasattr(m, "_diffusers_hook") for m in model.modules())
     with torch.no_grad():
         torch.testing.assert_close(model(**tiny_inputs())[0], base)
