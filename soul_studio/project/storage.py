@@ -249,6 +249,8 @@ def _rebase_paths(project: Project, new_folder: Path) -> None:
         c.portrait = move(c.portrait)
     for s in project.shots.values():
         s.audio = move(s.audio)
+        s.partner_audio = move(s.partner_audio)
+        s.two_shot_image = move(s.two_shot_image)
         for t in s.takes:
             t.file = move(t.file) or t.file
     for m in project.media:
@@ -379,7 +381,8 @@ def missing_media(project: Project) -> list[Path]:
         if p is not None and not p.exists():
             paths.append(p)
     for s in project.shots.values():
-        p = project.resolve(s.audio)
-        if p is not None and not p.exists():
-            paths.append(p)
+        for rel in (s.audio, s.partner_audio, s.two_shot_image):
+            p = project.resolve(rel)
+            if p is not None and not p.exists():
+                paths.append(p)
     return paths

@@ -317,11 +317,20 @@ class RenderManager:
 
 
 def registered_model_options() -> dict[str, Any]:
-    """Job options for the Soul model folders registered on this machine (``soul-studio models``)."""
-    from soul_studio.models.registry import ModelRegistry, soul_render_options
+    """Job options for the model folders registered on this machine (``soul-studio models``).
+
+    The soul backend's are at the top level; the infinitetalk backend's under ``"infinitetalk"``
+    (see :func:`~soul_studio.render.planner.options_for_backend`).
+    """
+    from soul_studio.models.registry import ModelRegistry, infinitetalk_render_options, soul_render_options
     from soul_studio.models.settings import StudioPaths
 
     try:
-        return dict(soul_render_options(ModelRegistry(StudioPaths.default())))
+        registry = ModelRegistry(StudioPaths.default())
     except (OSError, ValueError):
         return {}
+    options: dict[str, Any] = dict(soul_render_options(registry))
+    talk = infinitetalk_render_options(registry)
+    if talk:
+        options["infinitetalk"] = talk
+    return options
