@@ -22,6 +22,7 @@ from soul_studio.export.options import ExportOptions
 from soul_studio.export.output import Meter
 from soul_studio.export.prefetch import Prefetch
 from soul_studio.export.soundtrack import build_soundtrack, sample_at, write_bwf
+from soul_studio.export.streamed_soundtrack import soundtrack_source
 from soul_studio.project.model import Project
 
 
@@ -65,7 +66,7 @@ def _encoder_frames(cut: Cut, pictures: SegmentPictures, feed: EncoderFeed) -> I
 def write_movie(project: Project, cut: Cut, codec: str, path: Path, options: ExportOptions, meter: Meter,
                 warnings: list[str], reel: str | None = None, title: str | None = None) -> int:
     """Encode ``cut`` (picture and dialogue) into ``path``; returns frames written."""
-    audio = build_soundtrack(project, cut, options.take_audio, warnings)
+    audio = soundtrack_source(project, cut, options.take_audio, warnings)  # streamed for long cuts
     # One decoder thread per segment: segments are encoded side by side, one per core.
     pictures = SegmentPictures(project, cut, options.missing, options.burn_in, decode_threads=1)
     pix_fmt = CODECS[codec].pix_fmt
