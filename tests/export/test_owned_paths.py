@@ -90,3 +90,13 @@ def test_staging_left_by_a_killed_export_is_swept(scene, tmp_path):
     (dead / "cut.mp4").write_bytes(b"half")
     export_project(scene, "mp4", out, ExportOptions(stale_check=not_stale))
     assert not dead.exists() and out.stat().st_size > 0
+
+
+def test_export_command_is_refused_while_another_process_writes_the_project(scene, tmp_path, capsys):
+    from soul_studio.project.lock import ProjectLock
+
+    with ProjectLock(scene.path, "soul-studio render"):
+        code = export_main(["export", str(scene.path), "-f", "edl", "-o", str(tmp_path / "cut.edl"), "-q"])
+    assert code == 2 and "soul-studio render" in capsys.readouterr().err
+    assert not (tmp_path / "cut.edl").exists()
+    assert export_main(["export", str(scene.path), "-f", "edl", "-o", str(tmp_path / "cut.edl"), "-q"]) == 0

@@ -1,4 +1,4 @@
-"""Long shots stream their dialogue into the take: the same sound, without holding it all."""
+"""Takes under pressure: long dialogue streamed into the movie, a failed sidecar leaves nothing."""
 
 from __future__ import annotations
 
@@ -35,3 +35,17 @@ def test_streamed_take_audio_matches_the_held_one(make_job, takes, monkeypatch):
     assert np.abs(a - b).max() < 1e-3  # the same samples reached the encoder
     sidecar = json.loads((takes / "streamed.json").read_text())
     assert sidecar["audio"]["silent"] is False and sidecar["warnings"] == []
+
+
+def test_failed_sidecar_write_leaves_no_movie_behind(make_job, takes, monkeypatch):
+    import pytest
+
+    from engine.media import MediaError
+
+    def full_disk(path, data):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(take_module, "write_json_atomic", full_disk)
+    with pytest.raises(MediaError, match="sidecar"):
+        write_take(TestBackend(), make_job("lost"), RenderContext())
+    assert list(takes.iterdir()) == []
