@@ -144,3 +144,19 @@ def test_save_as_you_go_records_each_take_before_the_next(scene, monkeypatch):
     assert main(["render", str(scene), "--quality", "draft", "--quiet"]) == 0
     assert seen[:4] == [1, 2, 3, 4]
     save_project(load_project(scene))
+
+
+def test_takes_finished_but_never_saved_are_adopted_not_rendered_again(scene, capsys):
+    assert main(["render", str(scene), "--shots", "1", "2", "--quality", "draft", "--quiet"]) == 0
+    movies = sorted(p.name for p in (scene.parent / "takes").glob("*.mp4"))
+    data = json.loads(scene.read_text())
+    for shot in data["shots"]:  # the CLI died after the engine wrote these takes, before it saved
+        shot["takes"] = []
+    scene.write_text(json.dumps(data))
+    # A draft of the same inputs is not a final: the final render makes its own takes.
+    assert main(["render", str(scene), "--shots", "1", "--quality", "final", "--quiet"]) == 0
+    assert len(list((scene.parent / "takes").glob("*.mp4"))) == len(movies) + 1
+    assert main(["render", str(scene), "--shots", "1", "2", "--quality", "draft", "--quiet"]) == 0
+    assert sorted(p.name for p in (scene.parent / "takes").glob("*.mp4")) != movies  # the final is there too
+    listed = [t["file"] for s in json.loads(scene.read_text())["shots"] for t in s["takes"] if t["quality"] == "draft"]
+    assert sorted(f.split("/")[-1] for f in listed) == movies  # the same files, recorded once each
