@@ -27,10 +27,12 @@ from engine.backends.sketch.textnorm import spell_phones
 RATE = 16_000  # pocketsphinx's en-us model is trained on 16 kHz audio
 FRAME_S = 0.01  # one pocketsphinx frame
 _LOG_BASE = math.log(1.0001)  # pocketsphinx's log-math base; the API returns base ** score
-# An alignment whose acoustic score per frame is this far below free phone recognition
-# (log-1.0001 units) has the wrong words; measured: matching text about -8, another
-# language -19, the right words shuffled -31.
-MAX_EXCESS_COST = 14.0
+# How much worse (log-1.0001 units per frame) the script's dictionary words may fit the
+# audio than free phone recognition fits the same frames. Measured: recorded speech with
+# its own words -3..+2, with other words 20..40; espeak-ng (a poorer fit to the model)
+# with its words 14..20, with the words shuffled 74, another text 66.
+MAX_EXCESS_COST = 24.0
+MIN_KNOWN_WORDS = 0.5  # share of the script's words the dictionary must know (else: another language)
 MAX_SPEECH_UNDER_SILENCE = 0.35  # share of loud frames an alignment may leave as silence
 # Wide beams: the default ones prune the true path on lines longer than about 8 s.
 _ALIGN_BEAMS: dict[str, Any] = {"beam": 1e-200, "wbeam": 1e-200, "pbeam": 1e-200, "maxwpf": -1, "maxhmmpf": -1}
@@ -64,6 +66,8 @@ class PieceResult:
     words: list[Segment] = field(default_factory=list)
     phones: list[Segment] = field(default_factory=list)
     cost_per_frame: float = 0.0  # minus the mean acoustic log-score, log-1.0001 units
+    frame_costs: np.ndarray | None = None  # recognition: the cost of every 10 ms frame of the piece
+    word_costs: list[tuple[int, int, float, bool]] = field(default_factory=list)  # alignment: frame, frames, cost, spelled
 
 
 def model_dir() -> str:
@@ -117,15 +121,13 @@ class PhoneDecoder:
         d.process_raw(pcm, full_utt=True)
         d.end_utt()
         phones: list[Segment] = []
-        cost = 0.0
-        frames = 0
-        for seg in d.seg():
-            n = seg.end_frame - seg.start_frame + 1
-            frames += n
-            cost -= math.log(max(float(seg.ascore), 1e-300)) / _LOG_BASE
-            phones.append(Segment(base_phone(seg.word), offset_s + seg.start_frame * FRAME_S,
-                                  offset_s + (seg.end_frame + 1) * FRAME_S))
-        return PieceResult([], phones, cost / max(1, frames))
+        segs = [(seg.word, seg.start_frame, seg.end_frame, float(seg.ascore)) for seg in d.seg()]
+        n_frames = max([len(pcm) // 320] + [end + 1 for _, _, end, _ in segs])
+        costs = np.zeros(n_frames, np.float64)
+        for word, start, end, ascore in segs:
+            costs[start:end + 1] = -math.log(max(ascore, 1e-300)) / _LOG_BASE / (end - start + 1)
+            phones.append(Segment(base_phone(word), offset_s + start * FRAME_S, offset_s + (end + 1) * FRAME_S))
+        return PieceResult([], phones, float(costs.mean()) if n_frames else 0.0, frame_costs=costs)
 
     def align(self, pcm: bytes, words: list[str], offset_s: float = 0.0) -> PieceResult:
         """Force-align ``words`` to the audio; raises :class:`AlignmentFailed` when no path fits."""
@@ -154,6 +156,7 @@ class PhoneDecoder:
             frames += int(word.duration)
             name = _strip_alt(word.name)
             if not name.startswith("<") and not name.startswith("+") and name != "sil":
+                out.word_costs.append((int(word.start), int(word.duration), -float(word.score), name in self.added))
                 out.words.append(Segment(name, offset_s + word.start * FRAME_S,
                                          offset_s + (word.start + word.duration) * FRAME_S))
             for phone in word:
@@ -178,10 +181,28 @@ def speech_under_silence(result: PieceResult, loud: np.ndarray, offset_s: float 
     return float(np.mean(~covered[loud]))
 
 
+def excess_cost(aligned: PieceResult, recognised: PieceResult) -> float | None:
+    """Mean extra cost per frame of the aligned dictionary words over free recognition of the same frames."""
+    if recognised.frame_costs is None:
+        return None
+    rc = recognised.frame_costs
+    total, frames = 0.0, 0
+    for start, n, cost, spelled in aligned.word_costs:
+        if spelled or n <= 0:
+            continue  # a rule-based spelling fits worse even when the word is right
+        total += cost - float(rc[start:start + n].sum())
+        frames += n
+    return total / frames if frames else None
+
+
 def check_fit(aligned: PieceResult, recognised: PieceResult, loud: np.ndarray, offset_s: float = 0.0) -> None:
     """Raise :class:`AlignmentFailed` when the aligned words do not explain the audio."""
-    excess = aligned.cost_per_frame - recognised.cost_per_frame
-    if excess > MAX_EXCESS_COST:
+    if aligned.word_costs:
+        known = sum(1 for *_, spelled in aligned.word_costs if not spelled) / len(aligned.word_costs)
+        if known < MIN_KNOWN_WORDS:
+            raise AlignmentFailed(f"only {known:.0%} of the words are in the English dictionary (another language?)")
+    excess = excess_cost(aligned, recognised)
+    if excess is not None and excess > MAX_EXCESS_COST:
         raise AlignmentFailed(f"the words fit the audio poorly (cost {excess:.1f} over free phones)")
     missing = speech_under_silence(aligned, loud, offset_s)
     if missing > MAX_SPEECH_UNDER_SILENCE:
@@ -189,4 +210,4 @@ def check_fit(aligned: PieceResult, recognised: PieceResult, loud: np.ndarray, o
 
 
 __all__ = ["FRAME_S", "RATE", "AlignmentFailed", "PhoneDecoder", "PieceResult", "Segment", "SpeechUnavailable",
-           "check_fit", "model_dir", "speech_under_silence", "to_pcm"]
+           "check_fit", "excess_cost", "model_dir", "speech_under_silence", "to_pcm"]
