@@ -21,17 +21,21 @@ from typing import Any
 
 import numpy as np
 
-from engine.backends.sketch.shapes import base_phone
+from engine.backends.sketch.shapes import base_phone, phone_shapes
 from engine.backends.sketch.textnorm import spell_phones
 
 RATE = 16_000  # pocketsphinx's en-us model is trained on 16 kHz audio
 FRAME_S = 0.01  # one pocketsphinx frame
 _LOG_BASE = math.log(1.0001)  # pocketsphinx's log-math base; the API returns base ** score
-# How much worse (log-1.0001 units per frame) the script's dictionary words may fit the
-# audio than free phone recognition fits the same frames. Measured: recorded speech with
-# its own words -3..+2, with other words 20..40; espeak-ng (a poorer fit to the model)
-# with its words 14..20, with the words shuffled 74, another text 66.
-MAX_EXCESS_COST = 24.0
+# An alignment is trusted when its mouth shapes agree with those of free phone recognition
+# on enough of the speech. Measured (share of speech frames with the same shape): recorded
+# speech with its own words 0.89-0.91, with other words 0.21-0.25; espeak-ng with its words
+# 0.52-0.62 (0.42 with an invented name), shuffled or another text 0.00-0.07.
+MIN_SHAPE_AGREEMENT = 0.33
+# Acoustic cost per frame (log-1.0001 units) of the dictionary words over free recognition
+# of the same frames: recorded speech with its words about 0, espeak-ng with its words
+# 14-28, wrong words 20-74. Only gross misfits are rejected on this alone.
+MAX_EXCESS_COST = 45.0
 MIN_KNOWN_WORDS = 0.5  # share of the script's words the dictionary must know (else: another language)
 MAX_SPEECH_UNDER_SILENCE = 0.35  # share of loud frames an alignment may leave as silence
 # Wide beams: the default ones prune the true path on lines longer than about 8 s.
@@ -195,12 +199,34 @@ def excess_cost(aligned: PieceResult, recognised: PieceResult) -> float | None:
     return total / frames if frames else None
 
 
+def _shape_frames(phones: list[Segment], n: int, offset_s: float) -> np.ndarray:
+    out = np.full(n, -1, np.int16)  # -1: silence
+    for p in phones:
+        if p.label == "SIL":
+            continue
+        a = max(0, int(round((p.start - offset_s) / FRAME_S)))
+        b = min(n, int(round((p.end - offset_s) / FRAME_S)))
+        out[a:b] = phone_shapes(p.label)[0]
+    return out
+
+
+def shape_agreement(aligned: PieceResult, recognised: PieceResult, n: int, offset_s: float = 0.0) -> float:
+    """Share of the speech frames (either side speaking) where both give the same mouth shape."""
+    a = _shape_frames(aligned.phones, n, offset_s)
+    r = _shape_frames(recognised.phones, n, offset_s)
+    speech = (a >= 0) | (r >= 0)
+    return float(np.mean(a[speech] == r[speech])) if speech.any() else 1.0
+
+
 def check_fit(aligned: PieceResult, recognised: PieceResult, loud: np.ndarray, offset_s: float = 0.0) -> None:
     """Raise :class:`AlignmentFailed` when the aligned words do not explain the audio."""
     if aligned.word_costs:
         known = sum(1 for *_, spelled in aligned.word_costs if not spelled) / len(aligned.word_costs)
         if known < MIN_KNOWN_WORDS:
             raise AlignmentFailed(f"only {known:.0%} of the words are in the English dictionary (another language?)")
+    agree = shape_agreement(aligned, recognised, len(loud), offset_s)
+    if agree < MIN_SHAPE_AGREEMENT:
+        raise AlignmentFailed(f"the words do not match the sounds heard ({agree:.0%} of mouth shapes agree)")
     excess = excess_cost(aligned, recognised)
     if excess is not None and excess > MAX_EXCESS_COST:
         raise AlignmentFailed(f"the words fit the audio poorly (cost {excess:.1f} over free phones)")
@@ -210,4 +236,4 @@ def check_fit(aligned: PieceResult, recognised: PieceResult, loud: np.ndarray, o
 
 
 __all__ = ["FRAME_S", "RATE", "AlignmentFailed", "PhoneDecoder", "PieceResult", "Segment", "SpeechUnavailable",
-           "check_fit", "excess_cost", "model_dir", "speech_under_silence", "to_pcm"]
+           "check_fit", "excess_cost", "model_dir", "shape_agreement", "speech_under_silence", "to_pcm"]

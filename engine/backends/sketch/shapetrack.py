@@ -21,7 +21,7 @@ from engine.backends.sketch.phonemes import Segment
 from engine.backends.sketch.shapes import POSES, SHAPE_A, SHAPE_G, SHAPE_X, SHAPES, TRANSPARENT, phone_shapes
 from engine.timebase import fps_fraction
 
-LEAD_S = 0.04  # the mouth moves this far ahead of the sound
+LEAD_S = 0.06  # the mouth moves this far (1-2 frames) ahead of the sound
 MIN_HOLD = 2  # frames a shape (other than a closure) stays on screen
 _PRIORITY = (SHAPE_A, SHAPE_G)  # brief but essential: shown whenever they overlap a frame enough
 
