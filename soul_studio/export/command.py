@@ -10,6 +10,7 @@ import argparse
 import re
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from soul_studio.export.options import (
     FORMAT_LABELS,
@@ -20,6 +21,9 @@ from soul_studio.export.options import (
     ExportError,
     ExportOptions,
 )
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
@@ -74,14 +78,32 @@ def run_export(args: argparse.Namespace) -> int:
     """Run the export the parsed arguments ask for; returns the exit code."""
     from rich.console import Console
 
+    from soul_studio.project import ProjectError
+    from soul_studio.project.lock import ProjectLock
+
+    err = Console(stderr=True)
+    lock = ProjectLock(args.project, "soul-studio export", readonly_ok=True)
+    try:
+        lock.acquire()  # one writer at a time: no render may save the project while it is exported
+    except (ProjectError, OSError) as exc:
+        err.print(f"[red]error:[/] {exc}", soft_wrap=True)
+        return EXIT_USAGE
+    try:
+        return _run_export_locked(args, err)
+    finally:
+        lock.release()
+
+
+def _run_export_locked(args: argparse.Namespace, err: Console) -> int:
+    from rich.console import Console
+
     from soul_studio.export.cut import parse_timecode
     from soul_studio.project import ProjectError, load_project
 
-    err = Console(stderr=True)
     try:
         project = load_project(args.project)
     except (ProjectError, OSError) as exc:
-        err.print(f"[red]error:[/] cannot open project: {exc}")
+        err.print(f"[red]error:[/] cannot open project: {exc}", soft_wrap=True)
         return EXIT_USAGE
     options = ExportOptions(
         shots=args.shots, start_timecode=args.start_timecode, burn_in=args.burn_in, missing=args.missing,
