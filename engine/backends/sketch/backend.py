@@ -170,8 +170,7 @@ class SketchBackend(Backend):
 
         rgb, analysis = self.analyse(job, ctx)
         ctx.cancel.check()
-        clip = load_dialogue(job)
-        mouth = plan_mouth(job, clip, ctx.cancel.check,
+        mouth = plan_mouth(job, load_dialogue(job), ctx.cancel.check,  # the audio is freed once timed
                            lambda text: ctx.progress(Progress(frames_done=0, frames_total=n, message=text)))
         if job.text.strip() and mouth.method != "aligned":
             ctx.log(f"mouth shapes {mouth.method}: {(mouth.alignment or {}).get('reason', 'the script was not aligned')}",
