@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 from engine.timebase import frames_to_timecode, timecode_base, timecode_to_frames
 from soul_studio.project.edits import RemoveMarker, SetTrackSwitch
 from soul_studio.ui.document import Document
+from soul_studio.ui.markers import TimecodeField
 from soul_studio.ui.media_cache import MediaCache
 from soul_studio.ui.state import EditorState
 from soul_studio.ui.theme import color, icon, mono_font
@@ -238,8 +239,8 @@ class TimelinePanel(QWidget):
         row = QHBoxLayout(bar)
         row.setContentsMargins(8, 3, 8, 3)
         row.setSpacing(4)
-        self.timecode = QLabel("00:00:00:00")
-        self.timecode.setObjectName("timecode")
+        self.timecode = TimecodeField(document, editor)
+        self.timecode.jumped.connect(lambda _f: self.view.setFocus())
         row.addWidget(self.timecode)
         row.addSpacing(10)
         self.tool_buttons: dict[str, QToolButton] = {}
@@ -307,8 +308,8 @@ class TimelinePanel(QWidget):
         self._update_summary()
 
     def _update_timecode(self, frame: int) -> None:
-        doc = self.view.document
-        self.timecode.setText(frames_to_timecode(frame + start_offset(doc), doc.project.fps))
+        self.timecode.document = self.view.document
+        self.timecode.show_frame(frame)
 
     def _update_summary(self) -> None:
         project = self.view.project
