@@ -110,7 +110,8 @@ class RenderQueuePanel(QWidget):
         self.tree.setColumnWidth(COL_PROGRESS, 96)
         self.tree.setColumnWidth(COL_ETA, 40)
         self.tree.setUniformRowHeights(True)
-        self.tree.setMinimumHeight(MIN_ROWS * (PREVIEW.height() + 4) + 30)
+        row_h = max(PREVIEW.height(), self.tree.fontMetrics().height()) + 6
+        self.tree.setMinimumHeight(MIN_ROWS * row_h + self.tree.header().sizeHint().height() + 8)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
