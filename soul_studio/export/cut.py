@@ -50,6 +50,12 @@ class Cut:
     base_tc_frames: int
     warnings: list[str] = field(default_factory=list)
     selection: bool = False
+    drop_frame: bool | None = None
+
+    @property
+    def drop(self) -> bool:
+        """Drop-frame timecode: asked for, or the 29.97 convention; never at other rates."""
+        return is_drop_frame(self.fps) and self.drop_frame is not False
 
     @property
     def start_tc_frames(self) -> int:
@@ -57,7 +63,7 @@ class Cut:
 
     @property
     def start_timecode(self) -> str:
-        return frames_to_timecode(self.start_tc_frames, self.fps)
+        return frames_to_timecode(self.start_tc_frames, self.fps, drop_frame=self.drop)
 
     def shots(self) -> list[Segment]:
         return [s for s in self.segments if s.kind == "shot"]
@@ -75,14 +81,17 @@ class Cut:
 
     def record_timecode(self, timeline_frame: int) -> str:
         """Timecode of a frame of the full timeline (not of this cut)."""
-        return frames_to_timecode(self.base_tc_frames + timeline_frame, self.fps)
+        return frames_to_timecode(self.base_tc_frames + timeline_frame, self.fps, drop_frame=self.drop)
 
 
-def parse_timecode(timecode: str, fps: float) -> int:
-    """Frames of a start timecode; at 29.97 a ``:``-written label is read as drop-frame."""
+def parse_timecode(timecode: str, fps: float, drop_frame: bool | None = None) -> int:
+    """Frames of a start timecode; at 29.97 a ``:``-written label is read as drop-frame
+    unless non-drop timecode was asked for."""
     text = timecode.strip()
-    if is_drop_frame(fps) and ";" not in text and text.count(":") == 3:
+    if is_drop_frame(fps) and drop_frame is not False and ";" not in text and text.count(":") == 3:
         text = text[:8] + ";" + text[9:]
+    if drop_frame is False:
+        text = text.replace(";", ":")
     try:
         return timecode_to_frames(text, fps)
     except ValueError as exc:
@@ -161,7 +170,8 @@ def plan_cut(project: Project, options: ExportOptions) -> Cut:
 
     judge = TakeJudge(project, is_stale=options.stale_check)
     placements = project.picture_placements()  # upper video track wins where two overlap
-    base_tc = parse_timecode(options.start_timecode or project.settings.start_timecode, project.fps)
+    base_tc = parse_timecode(options.start_timecode or project.settings.start_timecode, project.fps,
+                             options.drop_frame)
     segments: list[Segment] = []
     if options.shots:
         chosen = _select(project, list(options.shots))
@@ -192,7 +202,7 @@ def plan_cut(project: Project, options: ExportOptions) -> Cut:
             segments.append(Segment("gap", cursor - a, b - cursor))
         timeline_start, length = a, b - a
     cut = Cut(project.fps, project.width, project.height, segments, length, timeline_start, base_tc,
-              selection=bool(options.shots))
+              selection=bool(options.shots), drop_frame=options.drop_frame)
     cut.warnings.extend(_warnings(project, cut, options))
     return cut
 

@@ -152,6 +152,7 @@ class RemoveCharacter(Edit):
     character_id: str
     text: str = "Remove Character"
     _state: tuple[int, Character, list[str]] | None = None
+    _partnered: list[str] = field(default_factory=list, repr=False)  # two-shots they were the partner of
 
     def apply(self, project: Project) -> None:
         c = project.character(self.character_id)
@@ -160,9 +161,12 @@ class RemoveCharacter(Edit):
         index = project.characters.index(c)
         affected = [s.id for s in project.shots.values() if s.character_id == c.id]
         self._state = (index, c, affected)
+        self._partnered = [s.id for s in project.shots.values() if s.partner_id == c.id]
         project.characters.remove(c)
         for sid in affected:
             project.shots[sid].character_id = None
+        for sid in self._partnered:
+            project.shots[sid].partner_id = None
         project.notify("cast", c)
 
     def revert(self, project: Project) -> None:
@@ -171,6 +175,8 @@ class RemoveCharacter(Edit):
         project.characters.insert(index, c)
         for sid in affected:
             project.shots[sid].character_id = c.id
+        for sid in self._partnered:
+            project.shots[sid].partner_id = c.id
         project.notify("cast", c)
 
 

@@ -109,15 +109,40 @@ class Shot:
     handle_head: float = 0.0
     handle_tail: float = 0.0
     id: str = field(default_factory=new_id)
+    # A two-shot (infinitetalk backend): a second character with their own line, both in one
+    # picture (``two_shot_image``, else the first character's portrait). Both ranges start
+    # with the shot; ``partner_left`` puts the partner on the left of the frame.
+    partner_id: str | None = None
+    partner_audio: str | None = None
+    partner_audio_in: float = 0.0
+    partner_audio_out: float | None = None
+    partner_audio_length: float | None = None
+    two_shot_image: str | None = None
+    partner_left: bool = False
+    speaker_boxes: list[list[float]] | None = None  # [x0, y0, x1, y1] per speaker, left to right, normalised
+
+    @property
+    def is_two_shot(self) -> bool:
+        return self.partner_id is not None
+
+    @property
+    def partner_duration(self) -> float | None:
+        """Seconds of the partner's dialogue range, when they have one."""
+        if not (self.is_two_shot and self.partner_audio):
+            return None
+        end = self.partner_audio_out if self.partner_audio_out is not None else self.partner_audio_length
+        return None if end is None else max(0.0, end - self.partner_audio_in)
 
     @property
     def duration(self) -> float:
-        """Seconds on the timeline: the dialogue range, or the hold when silent."""
+        """Seconds on the timeline: the dialogue range (the longer one in a two-shot), or the hold when silent."""
+        own = None
         if self.audio:
             end = self.audio_out if self.audio_out is not None else self.audio_length
             if end is not None:
-                return max(0.0, end - self.audio_in) + self.handle_head + self.handle_tail
-        return self.hold_seconds
+                own = max(0.0, end - self.audio_in)
+        ranges = [d for d in (own, self.partner_duration) if d is not None]
+        return max(ranges) + self.handle_head + self.handle_tail if ranges else self.hold_seconds
 
     def take(self, take_id: str | None) -> Take | None:
         return next((t for t in self.takes if t.id == take_id), None) if take_id else None

@@ -73,7 +73,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="which face speaks when the photo has several: 1 is the leftmost")
     p.add_argument("--mouth-box", default=None, metavar="X,Y,W,H",
                    help="place the mouth by hand: fractions of the portrait (0-1) or pixels")
-    p.add_argument("--backend", choices=("sketch", "soul"), default="sketch")
+    p.add_argument("--backend", choices=("sketch", "soul", "infinitetalk"), default="sketch")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--force", action="store_true", help="replace OUT when it exists")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -191,6 +191,9 @@ def cli_fix(error: str, hint: str = "", backend: str = "sketch", one_shot: bool 
         return "pass --face N (1 is the leftmost face)" if one_shot else "render it with soul-studio shot ... --face N"
     if "model" in low and backend == "soul":
         return "pass --backend sketch to render without the Soul model, or register it with soul-studio models"
+    if "model" in low and backend == "infinitetalk":
+        return ("pass --backend sketch to render without a GPU model, or register the InfiniteTalk folders with "
+                "soul-studio models (soul-studio models catalogue lists what to download)")
     if "audio" in low and one_shot:
         return "pass a WAV, MP3, M4A, FLAC or OGG recording as AUDIO"
     return ""
@@ -236,7 +239,7 @@ async def render_shot(req: ShotRequest, show_progress: bool = True) -> tuple[str
 
     with tempfile.TemporaryDirectory(prefix="soul-shot-") as tmp:
         folder = Path(tmp)
-        job = build_job(req, folder, registered_model_options() if req.backend == "soul" else None)
+        job = build_job(req, folder, registered_model_options() if req.backend != "sketch" else None)
         hidden = Path(job.output_path)
         manager = RenderManager(_project_stub(), lambda edit: None, journal_dir=folder, backend=req.backend)
         progress = None

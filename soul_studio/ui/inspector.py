@@ -38,6 +38,7 @@ from soul_studio.ui.fields import WheelGuard
 from soul_studio.ui.state import EditorState
 from soul_studio.ui.take_picker import TakeActions, TakeList
 from soul_studio.ui.theme import icon
+from soul_studio.ui.two_shot import TwoShotBox
 
 FRAMING_LABELS = {"portrait": "Portrait (head)", "upper_body": "Upper body", "full_body": "Full body"}
 
@@ -127,6 +128,9 @@ class Inspector(QWidget):
         self.length.setObjectName("dim")
         form.addRow("Length", self.length)
         col.addWidget(audio_box)
+        self.two_shot = TwoShotBox(document)
+        self.two_shot.error.connect(self.error)
+        col.addWidget(self.two_shot)
 
         pic_box = QGroupBox("Picture")
         form = self._form(pic_box)
@@ -211,6 +215,7 @@ class Inspector(QWidget):
     def set_document(self, document: Document) -> None:
         self.document.changed.disconnect(self._on_changed)
         self.document = document
+        self.two_shot.document = document
         self.take_actions.document = document
         document.changed.connect(self._on_changed)
         self.refresh()
@@ -268,6 +273,7 @@ class Inspector(QWidget):
     def refresh(self) -> None:
         self._shot_id = self.editor.current_shot
         shot = self.shot
+        self.two_shot.show_shot(shot)
         if shot is None:
             self.stack.setCurrentIndex(0)
             return
