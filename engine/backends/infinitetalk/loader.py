@@ -1,0 +1,144 @@
+"""Build an :class:`InfiniteTalkPipeline` from a validated local folder.
+
+Only safetensors are read, never the network. bf16 on CUDA, fp32 on CPU; the VAE stays
+fp32 unless ``vae_dtype`` says otherwise. Where the models live on the GPU is decided in
+one place, :func:`place_pipeline`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from engine.backends.infinitetalk.folder import adapter_path, audio_folder, validate_model_folder
+from engine.backends.soul.errors import ModelFolderError
+from engine.backends.soul.folder import ValidationReport
+
+
+@dataclass
+class LoadOptions:
+    """What to load and how to place it."""
+
+    adapter: str = "single"  # "single" or "multi"
+    adapter_folder: str | None = None
+    audio_encoder_folder: str | None = None
+    device: str | None = None  # None: cuda when available, else cpu
+    dtype: str | None = None  # None: bfloat16 on cuda, float32 on cpu
+    vae_dtype: str | None = None  # None: float32
+    cpu_offload: bool | str = False
+    vae_tiling: bool = False
+
+    @classmethod
+    def from_options(cls, options: dict[str, Any], adapter: str = "single") -> LoadOptions:
+        return cls(
+            adapter=adapter,
+            adapter_folder=options.get("adapter_folder"),
+            audio_encoder_folder=options.get("audio_encoder_folder"),
+            device=options.get("device"),
+            dtype=options.get("dtype"),
+            vae_dtype=options.get("vae_dtype"),
+            cpu_offload=options.get("cpu_offload", False),
+            vae_tiling=bool(options.get("vae_tiling", False)),
+        )
+
+    def key(self) -> tuple[Any, ...]:
+        return (self.adapter, self.adapter_folder, self.audio_encoder_folder, self.device, self.dtype,
+                self.vae_dtype, self.cpu_offload, self.vae_tiling)
+
+    def resolve(self) -> tuple[torch.device, torch.dtype, torch.dtype]:
+        device = torch.device(self.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        dtype = getattr(torch, self.dtype) if self.dtype else (torch.bfloat16 if device.type == "cuda" else torch.float32)
+        vae_dtype = getattr(torch, self.vae_dtype) if self.vae_dtype else torch.float32
+        return device, dtype, vae_dtype
+
+
+def place_pipeline(pipe: Any, options: LoadOptions, device: torch.device) -> None:
+    """Put the pipeline's models where they run: all on ``device``, or offloaded when asked.
+
+    The audio adapter runs inside the transformer's blocks, so it lives on the device.
+    """
+    if options.vae_tiling:
+        pipe.vae.enable_tiling()
+    if options.cpu_offload and device.type == "cuda":
+        pipe.enable_model_cpu_offload(device=device)
+        pipe.audio_adapter.to(device)
+    else:
+        pipe.to(device)
+
+
+def load_infinitetalk_pipeline(folder: str | os.PathLike[str], options: LoadOptions | None = None,
+                               report: ValidationReport | None = None) -> Any:
+    """Validate ``folder`` (unless ``report`` is given) and load every component from it.
+
+    Raises :class:`ModelFolderError` naming what is wrong before any weight is read.
+    """
+    from diffusers import AutoencoderKLWan, WanTransformer3DModel
+    from diffusers.utils import logging as diffusers_logging
+    from transformers import (
+        AutoTokenizer,
+        CLIPImageProcessor,
+        CLIPVisionModel,
+        UMT5EncoderModel,
+        Wav2Vec2FeatureExtractor,
+        Wav2Vec2Model,
+    )
+    from transformers.utils import logging as transformers_logging
+
+    from engine.backends.infinitetalk.adapter import InfiniteTalkAdapter
+    from engine.backends.infinitetalk.pipeline import InfiniteTalkPipeline
+
+    options = options or LoadOptions()
+    root = Path(folder).expanduser()
+    report = report or validate_model_folder(root, adapter_folder=options.adapter_folder,
+                                             audio_encoder_folder=options.audio_encoder_folder, adapter=options.adapter)
+    report.raise_for_errors()
+    device, dtype, vae_dtype = options.resolve()
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ModelFolderError("CUDA was requested but no CUDA GPU is available", hint="choose device cpu")
+    safe = {"use_safetensors": True, "local_files_only": True}
+    transformers_logging.disable_progress_bar()
+    diffusers_logging.disable_progress_bar()
+    audio_dir = audio_folder(root, options.audio_encoder_folder)
+    try:
+        transformer = WanTransformer3DModel.from_pretrained(root / "transformer", torch_dtype=dtype, **safe)
+        vae = AutoencoderKLWan.from_pretrained(root / "vae", torch_dtype=vae_dtype, **safe)
+        text_encoder = UMT5EncoderModel.from_pretrained(root / "text_encoder", dtype=dtype, **safe)
+        image_encoder = CLIPVisionModel.from_pretrained(root / "image_encoder", dtype=dtype, **safe)
+        image_processor = CLIPImageProcessor.from_pretrained(root / "image_processor", local_files_only=True)
+        tokenizer = AutoTokenizer.from_pretrained(root / "tokenizer", local_files_only=True)
+        audio_encoder = Wav2Vec2Model.from_pretrained(audio_dir, dtype=torch.float32, **safe)
+        feature_extractor = Wav2Vec2FeatureExtractor.from_pretrained(audio_dir, local_files_only=True)
+        adapter = InfiniteTalkAdapter.from_published(
+            adapter_path(root, options.adapter, options.adapter_folder),
+            num_heads=int(transformer.config.num_attention_heads),
+            audio_layers=int(audio_encoder.config.num_hidden_layers), audio_dim=int(audio_encoder.config.hidden_size),
+            torch_dtype=dtype,
+        )
+        scheduler = _scheduler(root)
+    except (OSError, ValueError, RuntimeError, KeyError) as exc:
+        raise ModelFolderError(f"InfiniteTalk model folder {root} failed to load: {exc}",
+                               hint="validate the folder and replace the damaged component") from exc
+    for model in (transformer, vae, text_encoder, image_encoder, audio_encoder, adapter):
+        model.eval().requires_grad_(False)
+    pipe = InfiniteTalkPipeline(
+        tokenizer=tokenizer, text_encoder=text_encoder, image_encoder=image_encoder,
+        image_processor=image_processor, vae=vae, scheduler=scheduler, transformer=transformer,
+        audio_adapter=adapter, audio_encoder=audio_encoder, feature_extractor=feature_extractor,
+    )
+    place_pipeline(pipe, options, device)
+    pipe.set_progress_bar_config(disable=True)
+    pipe.model_report = report
+    pipe.adapter_variant = options.adapter
+    return pipe
+
+
+def _scheduler(folder: Path) -> Any:
+    import diffusers
+
+    config = json.loads((folder / "scheduler" / "scheduler_config.json").read_text())
+    return getattr(diffusers, config["_class_name"]).from_config(config)
