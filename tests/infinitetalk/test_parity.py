@@ -18,7 +18,7 @@ PROMPT, NEGATIVE = "a woman speaks softly to the camera", "static, blurred detai
 def reference(zero_folder, astronaut):
     from diffusers import WanImageToVideoPipeline
 
-    ref = WanImageToVideoPipeline.from_pretrained(zero_folder, torch_dtype=torch.float32)
+    ref = WanImageToVideoPipeline.from_pretrained(zero_folder, dtype=torch.float32)
     ref.set_progress_bar_config(disable=True)
     image = Image.fromarray(astronaut).resize((W, H), Image.BICUBIC)
     frames = ref(image=image, prompt=PROMPT, negative_prompt=NEGATIVE, height=H, width=W, num_frames=FRAMES,

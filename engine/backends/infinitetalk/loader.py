@@ -105,8 +105,8 @@ def load_infinitetalk_pipeline(folder: str | os.PathLike[str], options: LoadOpti
     diffusers_logging.disable_progress_bar()
     audio_dir = audio_folder(root, options.audio_encoder_folder)
     try:
-        transformer = WanTransformer3DModel.from_pretrained(root / "transformer", torch_dtype=dtype, **safe)
-        vae = AutoencoderKLWan.from_pretrained(root / "vae", torch_dtype=vae_dtype, **safe)
+        transformer = WanTransformer3DModel.from_pretrained(root / "transformer", dtype=dtype, **safe)
+        vae = AutoencoderKLWan.from_pretrained(root / "vae", dtype=vae_dtype, **safe)
         text_encoder = UMT5EncoderModel.from_pretrained(root / "text_encoder", dtype=dtype, **safe)
         image_encoder = CLIPVisionModel.from_pretrained(root / "image_encoder", dtype=dtype, **safe)
         image_processor = CLIPImageProcessor.from_pretrained(root / "image_processor", local_files_only=True)
