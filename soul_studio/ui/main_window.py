@@ -29,21 +29,28 @@ from soul_studio.project import (
     save_project,
     write_autosave,
 )
-from soul_studio.project.edits import AddMarker, Edit, RemoveShots, SetCharacterFields, SetShotFields, SplitShot
+from soul_studio.project.edits import AddMarker, Edit, RemoveShots, SetCharacterFields, SetShotFields
 from soul_studio.project.edits_extra import CompoundEdit
 from soul_studio.project.storage import discard_autosave
+from soul_studio.render.split import split_keeping_picture
+from soul_studio.render.takes import TakeJudge, missing_finals
 from soul_studio.ui.cast_panel import CastPanel
 from soul_studio.ui.dialogs import NewProjectDialog, PreferencesDialog, RelinkDialog, ShortcutsDialog, show_error
 from soul_studio.ui.document import Document
+from soul_studio.ui.edit_commands import EditCommands
 from soul_studio.ui.inspector import Inspector
+from soul_studio.ui.markers import MarkerList
 from soul_studio.ui.media_bin import MediaBin
 from soul_studio.ui.media_cache import MediaCache
+from soul_studio.ui.project_files import shelve_autosave
 from soul_studio.ui.render_controller import ManagerFactory, RenderController, default_manager_factory
 from soul_studio.ui.render_queue import RenderQueuePanel
 from soul_studio.ui.settings import StudioSettings
 from soul_studio.ui.state import EditorState
+from soul_studio.ui.take_picker import TakeActions
 from soul_studio.ui.theme import icon
 from soul_studio.ui.timeline import TimelinePanel
+from soul_studio.ui.undo_keys import ProjectUndoKeys
 from soul_studio.ui.viewer import Viewer
 
 APP_TITLE = "Soul Studio"
@@ -91,6 +98,7 @@ class MainWindow(QMainWindow):
         self.editor = EditorState(self)
         self.document = Document(project or Project(name="Untitled Scene"), self)
         self.actions: dict[str, QAction] = {}
+        self.export_dialog: QWidget | None = None
         self.setDockNestingEnabled(True)
         self.setWindowIcon(icon("soul-studio"))
         self.setMinimumSize(1100, 680)
@@ -102,10 +110,13 @@ class MainWindow(QMainWindow):
         self.viewer = Viewer(self.document, self.editor, self.cache)
         self.timeline = TimelinePanel(self.document, self.editor, self.cache)
         self.timeline.view.job_overlay = self.renderer.overlay
-        self.inspector = Inspector(self.document, self.editor)
+        self.take_actions = TakeActions(self.document, self)
+        self.inspector = Inspector(self.document, self.editor, take_actions=self.take_actions)
         self.cast = CastPanel(self.document, self.cache)
         self.media = MediaBin(self.document, self.cache)
         self.queue = RenderQueuePanel(self.document, self.renderer)
+        self.commands = EditCommands(self)
+        self.markers = MarkerList(self.document, self.editor)
         self._build_docks()
         self._build_actions()
         self._build_menus()
@@ -140,10 +151,13 @@ class MainWindow(QMainWindow):
             "cast": self._dock("Cast", "dock_cast", self.cast, Qt.DockWidgetArea.LeftDockWidgetArea),
             "inspector": self._dock("Inspector", "dock_inspector", self.inspector, Qt.DockWidgetArea.RightDockWidgetArea),
             "queue": self._dock("Render Queue", "dock_queue", self.queue, Qt.DockWidgetArea.RightDockWidgetArea),
+            "markers": self._dock("Markers", "dock_markers", self.markers, Qt.DockWidgetArea.RightDockWidgetArea),
             "timeline": self._dock("Timeline", "dock_timeline", self.timeline, Qt.DockWidgetArea.BottomDockWidgetArea),
         }
         self.splitDockWidget(self.docks["media"], self.docks["cast"], Qt.Orientation.Vertical)
         self.splitDockWidget(self.docks["inspector"], self.docks["queue"], Qt.Orientation.Vertical)
+        self.tabifyDockWidget(self.docks["queue"], self.docks["markers"])
+        self.docks["queue"].raise_()
         self._default_state: object = None
         self._sized = False
 
@@ -153,7 +167,7 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self.docks["media"], self.docks["inspector"]], [int(w * 0.2), int(w * 0.24)],
                          Qt.Orientation.Horizontal)
         self.resizeDocks([self.docks["timeline"]], [int(h * 0.3)], Qt.Orientation.Vertical)
-        self.resizeDocks([self.docks["inspector"], self.docks["queue"]], [int(h * 0.42), int(h * 0.2)],
+        self.resizeDocks([self.docks["inspector"], self.docks["queue"]], [int(h * 0.36), int(h * 0.28)],
                          Qt.Orientation.Vertical)
         self.resizeDocks([self.docks["media"], self.docks["cast"]], [int(h * 0.22), int(h * 0.40)],
                          Qt.Orientation.Vertical)
@@ -211,10 +225,11 @@ class MainWindow(QMainWindow):
         a("export", "&Export…", self.export, "Ctrl+E")
         a("relink", "&Relink Missing Media…", self.relink_missing)
         a("preferences", "&Preferences…", self.preferences, "Ctrl+,", "settings")
-        a("quit", "&Quit", self.close, std.Quit)
+        a("quit", "&Quit", self.close, "Ctrl+Q")  # StandardKey.Quit is empty on some platforms
         a("undo", "&Undo", lambda: self.document.undo_stack.undo(), std.Undo, "undo")
-        redo = a("redo", "&Redo", lambda: self.document.undo_stack.redo(), std.Redo, "redo")
-        redo.setShortcuts([QKeySequence(std.Redo), QKeySequence("Ctrl+Shift+Z")])
+        redo = a("redo", "&Redo", lambda: self.document.undo_stack.redo(), None, "redo")
+        # one binding per key: StandardKey.Redo already is Ctrl+Shift+Z on Linux, so name both keys once
+        redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
         self._bind_undo()
         a("select_all", "Select &All Shots", self.select_all, std.SelectAll)
         a("deselect", "&Deselect", lambda: self.editor.select([]), "Ctrl+Shift+A")
@@ -222,6 +237,7 @@ class MainWindow(QMainWindow):
         a("lift", "&Lift (leave gap)", lambda: self.delete_selected(False), "Backspace")
         a("split", "S&plit at Playhead", self.split_at_playhead, "Ctrl+B", "blade")
         a("marker", "Add &Marker", self.add_marker, "M", "marker")
+        self.commands.register(a)
         a("zoom_in", "Zoom &In", lambda: self.timeline.view.zoom(1.5), "Ctrl+=", "zoom-in")
         a("zoom_out", "Zoom &Out", lambda: self.timeline.view.zoom(1 / 1.5), "Ctrl+-", "zoom-out")
         a("zoom_fit", "Zoom to &Fit", self.timeline.view.fit, "Shift+Z", "zoom-fit")
@@ -248,6 +264,7 @@ class MainWindow(QMainWindow):
           "render-final")
         a("render_final_all", "Render Final of &All Shots", lambda: self.renderer.render_all("final"))
         a("render_drafts_all", "Render Drafts of All Shots", lambda: self.renderer.render_all("draft"))
+        a("render_missing", "Render What's &Missing", self.render_missing, "Ctrl+Alt+R", "render-final")
         auto = a("auto_draft", "&Automatic Drafts", self.renderer.set_auto_draft, None, "render", True)
         auto.setChecked(self.renderer.auto_draft)
         a("reset_layout", "&Reset Panel Layout", self.reset_layout)
@@ -262,12 +279,14 @@ class MainWindow(QMainWindow):
         self.menus: dict[str, list[str]] = {
             "&File": ["new", "open", "@recent", "-", "save", "save_as", "-", "import", "import_script", "relink", "-",
                       "export", "-", "preferences", "-", "quit"],
-            "&Edit": ["undo", "redo", "-", "select_all", "deselect", "-", "ripple_delete", "lift", "split"],
+            "&Edit": ["undo", "redo", "-", "select_all", "deselect", "-", "new_shot", "new_shot_audio", "new_shot_line", "-",
+                      "insert", "overwrite", "append", "-", "ripple_delete", "lift", "split", "close_gap", "-",
+                      "ripple_start", "ripple_end", "roll"],
             "&Timeline": ["marker", "-", "zoom_in", "zoom_out", "zoom_fit", "-", "snap", "-", "prev_edit", "next_edit"],
             "&Playback": ["play", "reverse", "stop", "forward", "-", "prev_frame", "next_frame", "back_10", "fwd_10",
                           "start", "end", "-", "mark_in", "mark_out", "clear_in_out", "-", "fullscreen"],
-            "&Render": ["render_draft", "render_final", "-", "render_drafts_all", "render_final_all", "-",
-                        "auto_draft"],
+            "&Render": ["render_draft", "render_final", "-", "render_missing", "render_drafts_all", "render_final_all",
+                        "-", "auto_draft"],
             "&Window": ["@docks", "-", "reset_layout"],
             "&Help": ["shortcuts", "-", "about"],
         }
@@ -335,6 +354,10 @@ class MainWindow(QMainWindow):
         self.renderer.preview.connect(self.viewer.set_preview)
         self.inspector.render_requested.connect(lambda ids, q: self.renderer.render(ids, q))
         self.inspector.take_activated.connect(self._take_activated)
+        self.take_actions.compare_requested.connect(self.viewer.compare)
+        self.take_actions.message.connect(lambda m: self.statusBar().showMessage(m, 6000))
+        self.take_actions.error.connect(self.prompts_error)
+        self.undo_keys = ProjectUndoKeys(self, self.actions["undo"], self.actions["redo"])
         self.timeline.view.shot_activated.connect(self._take_activated)
         self.editor.selection_changed.connect(self._follow_selection)
         self.timeline.view.context_requested.connect(self._timeline_menu)
@@ -381,6 +404,9 @@ class MainWindow(QMainWindow):
                 menu.addSeparator()
             else:
                 menu.addAction(self.actions[key])
+        if shot_id:
+            menu.insertMenu(menu.actions()[0], self.take_actions.menu(shot_id, menu, judge=self.timeline.view.judge()))
+            menu.insertSeparator(menu.actions()[1])
         menu.popup(pos)  # type: ignore[arg-type]
         self._menu = menu
 
@@ -414,7 +440,8 @@ class MainWindow(QMainWindow):
         self.editor.select([])
         self.editor.set_in_out(None, None)
         self.editor.set_playhead(0)
-        for panel in (self.viewer, self.timeline, self.inspector, self.cast, self.media, self.queue, self.renderer):
+        for panel in (self.viewer, self.timeline, self.inspector, self.cast, self.media, self.queue, self.renderer,
+                      self.markers):
             panel.set_document(self.document)
         old.close()
         old.deleteLater()
@@ -442,6 +469,8 @@ class MainWindow(QMainWindow):
         answer = self.prompts.save_changes(self.document.title)
         if answer == "save":
             return self.save()
+        if answer == "discard" and self.document.project.path is not None:
+            discard_autosave(self.document.project.path)  # the changes were thrown away on purpose
         return answer == "discard"
 
     def new_project(self) -> None:
@@ -478,10 +507,15 @@ class MainWindow(QMainWindow):
         if confirm and not self._confirm_discard():
             return False
         recovered = False
+        declined = False
         try:
-            if has_newer_autosave(path) and path.exists() and self.prompts.recover_autosave(path):
-                project = load_project(path, from_autosave=True)
-                recovered = True
+            if has_newer_autosave(path) and path.exists():
+                if self.prompts.recover_autosave(path):
+                    project = load_project(path, from_autosave=True)
+                    recovered = True
+                else:
+                    declined = True
+                    project = load_project(path)
             else:
                 project = load_project(path)
         except ProjectFileError as exc:
@@ -492,6 +526,10 @@ class MainWindow(QMainWindow):
         if recovered:
             self.document.mark_modified()
             self.statusBar().showMessage("Recovered the autosaved version; save to keep it.", 8000)
+        elif declined:
+            kept = shelve_autosave(path)
+            if kept is not None:
+                self.statusBar().showMessage(f"The autosave was kept as {kept}", 8000)
         else:
             discard_autosave(path)
         missing = missing_media(project)
@@ -581,7 +619,9 @@ class MainWindow(QMainWindow):
         self.editor.select(self.document.project.timeline.shot_ids())
 
     def delete_selected(self, ripple: bool = True) -> None:
-        ids = self.editor.selection
+        ids = [s for s in self.editor.selection if not self.timeline.view.locked(s)]
+        if len(ids) < len(self.editor.selection):
+            self.statusBar().showMessage("Clips on locked tracks stay where they are", 4000)
         if ids:
             self.document.push(RemoveShots(ids, ripple=ripple, text="Ripple Delete" if ripple else "Lift"))
             self.editor.select([])
@@ -592,11 +632,31 @@ class MainWindow(QMainWindow):
         if placement is None or frame <= placement.start:
             self.statusBar().showMessage("Put the playhead inside a shot to split it.", 4000)
             return
-        self.document.push(SplitShot(placement.shot.id, frame))
+        try:
+            edit = split_keeping_picture(self.document.project, placement.shot.id, frame)
+        except ValueError as exc:
+            self.statusBar().showMessage(str(exc), 4000)
+            return
+        self.document.push(edit)
 
     def add_marker(self) -> None:
         n = len(self.document.project.timeline.markers) + 1
         self.document.push(AddMarker(Marker(self.editor.playhead, name=f"Marker {n}")))
+
+    def render_missing(self, shot_ids: list[str] | None = None) -> list[str]:
+        """Render a final of every shot (of the selection, when given) whose take in use is not a fresh final."""
+        if self.document.project.folder is None:
+            self.prompts.error("Save the project first", "Takes are written into the project's takes/ folder.")
+            return []
+        ids = missing_finals(self.document.project, shot_ids, TakeJudge(self.document.project))
+        if not ids:
+            self.statusBar().showMessage("Every shot has a fresh final take.", 5000)
+            return []
+        self.statusBar().showMessage(f"Rendering finals of {len(ids)} shot{'s' if len(ids) > 1 else ''}", 5000)
+        return self.renderer.render(ids, "final")
+
+    def prompts_error(self, title: str, text: str) -> None:
+        self.prompts.error(title, text)
 
     def render_selection(self, quality: str) -> list[str]:
         ids = self.editor.selection or self.document.project.timeline.shot_ids()
@@ -621,8 +681,16 @@ class MainWindow(QMainWindow):
         if cls is None:
             return
         rng = self.editor.in_out()
+        if self.export_dialog is not None:
+            self.export_dialog.raise_()
+            return
         dialog = cls(self.document.project, parent=self, selection=self.editor.selection or None, in_out=rng)
-        dialog.exec()
+        if hasattr(dialog, "render_missing_requested"):
+            dialog.render_missing_requested.connect(self.render_missing)
+        dialog.finished.connect(lambda _r: setattr(self, "export_dialog", None))
+        self.export_dialog = dialog
+        dialog.setModal(False)  # the export runs in the background; editing goes on
+        dialog.show()
 
     def import_script(self) -> None:
         """File ▸ Import Script: choose a scene, then build its shots (voices made off the UI thread)."""
