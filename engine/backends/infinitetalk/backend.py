@@ -22,7 +22,6 @@ audio as master, scaled to cover ``job.width``×``job.height`` and exactly
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import os
 import time
@@ -86,28 +85,11 @@ def adapter_variant(options: dict[str, Any]) -> str:
 
 
 def draft_lora_path(folder: str | None, options: dict[str, Any]) -> str | None:
-    """The draft LoRA: option ``draft_lora``, else a ``*lightx2v*.safetensors`` in ``<model_folder>/loras``."""
-    if options.get("draft_lora"):
-        return str(options["draft_lora"]) if Path(options["draft_lora"]).is_file() else None
-    if folder and (Path(folder) / "loras").is_dir():
-        found = sorted((Path(folder) / "loras").glob("*lightx2v*.safetensors"))
-        return str(found[0]) if found else None
-    return None
+    """The draft LoRA a job uses when it is on disk (see :func:`.lora.default_draft_lora`)."""
+    from engine.backends.infinitetalk.lora import default_draft_lora
 
-
-def _lora_context(pipe: Any, path: str | None, scale: float) -> Any:
-    """The draft LoRA around a render, when the LoRA support is installed."""
-    if path is None:
-        return contextlib.nullcontext({})
-    from engine.backends.infinitetalk.lora import draft_lora
-
-    return draft_lora(pipe, path, scale)
-
-
-def _lora_supported() -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec("engine.backends.infinitetalk.lora") is not None
+    path = default_draft_lora(folder, options)
+    return path if path and Path(path).is_file() else None
 
 
 class InfiniteTalkBackend(Backend):
@@ -116,9 +98,12 @@ class InfiniteTalkBackend(Backend):
     name = "infinitetalk"
 
     def __init__(self) -> None:
+        from engine.backends.infinitetalk.lora import DraftLoRACache
+
         self.pipe: Any = None
         self._key: tuple[Any, ...] | None = None
         self._folder: str | None = None
+        self._loras = DraftLoRACache()  # a 700 MB LoRA file is read once per session
 
     @classmethod
     def capabilities(cls, options: dict[str, Any] | None = None) -> Capabilities:
@@ -170,7 +155,7 @@ class InfiniteTalkBackend(Backend):
         if self.pipe is not None and self._key == key:
             return
         self.unload()
-        self.pipe = _guard_oom(lambda: load_infinitetalk_pipeline(folder, load_options), "loading", options)
+        self.pipe = _guard_oom(lambda: load_infinitetalk_pipeline(folder, load_options), "loading", options, {})
         self._key, self._folder = key, folder
 
     def unload(self) -> None:
@@ -192,7 +177,10 @@ class InfiniteTalkBackend(Backend):
         from engine.media import load_audio
 
         start = float(speaker.get("audio_in") or 0.0)
-        samples = load_audio(speaker["audio_path"], RATE, 1, start=start, end=start + job.duration).mono()
+        end = start + job.duration
+        if speaker.get("audio_out") is not None:
+            end = min(end, float(speaker["audio_out"]))  # the line stops at its out point; silence after
+        samples = load_audio(speaker["audio_path"], RATE, 1, start=start, end=end).mono()
         samples = np.asarray(samples, np.float32).reshape(-1)[:n]
         return np.pad(samples, (0, n - samples.shape[0]))
 
@@ -210,6 +198,7 @@ class InfiniteTalkBackend(Backend):
 
     def render(self, job: JobSpec, sink: FrameSink, ctx: RenderContext) -> dict[str, Any]:
 
+        from engine.backends.infinitetalk.lora import draft_lora
         from engine.backends.infinitetalk.pipeline import reference_scheduler
         from engine.backends.infinitetalk.presets import DEFAULT_NEGATIVE, PresetError, resolve_preset
         from engine.backends.infinitetalk.routing import latent_masks, masks_from_boxes
@@ -222,7 +211,7 @@ class InfiniteTalkBackend(Backend):
         speakers = speakers_of(job)
         self.load(o)
         pipe = self.pipe
-        lora = draft_lora_path(self._folder, o) if job.quality == "draft" and _lora_supported() else None
+        lora = draft_lora_path(self._folder, o) if job.quality == "draft" else None
         try:
             preset = resolve_preset(job.quality, o, lora)
         except PresetError as exc:
@@ -260,9 +249,11 @@ class InfiniteTalkBackend(Backend):
             encode_s = time.monotonic() - started
             pipe.scheduler = reference_scheduler(preset["shift"])
             conform = FpsConformer(ResizingSink(sink, job.width, job.height), frames_out, job.fps)
-            with _lora_context(pipe, preset["lora"], float(o.get("draft_lora_scale", 1.0))) as lora_info:
+            shape = {"width": width, "height": height, "frames": min(frames_25, settings.window),
+                     "speakers": len(speakers), "current": getattr(pipe, "placement", None)}
+            with draft_lora(pipe, preset["lora"], float(o.get("draft_lora_scale", 1.0)), cache=self._loras) as lora_info:
                 record = _guard_oom(lambda: StreamRenderer(pipe, inputs, settings, ctx).run(frames_25, conform),
-                                    "sampling", o)
+                                    "sampling", o, shape)
         finally:
             pipe.scheduler = scheduler
         if conform.written != frames_out:
@@ -276,6 +267,8 @@ class InfiniteTalkBackend(Backend):
             "adapter": getattr(pipe, "adapter_variant", None),
             "preset": preset,
             "lora": lora_info or None,
+            "placement": pipe.placement.to_dict() if getattr(pipe, "placement", None) is not None else None,
+            "speed": getattr(pipe, "speed", None) or None,
             "render_size": [width, height],
             "model_fps": 25,
             "fps": job.fps,
@@ -295,16 +288,14 @@ class InfiniteTalkBackend(Backend):
         }
 
 
-def _guard_oom(fn: Any, stage: str, options: dict[str, Any]) -> Any:
-    """Run ``fn``; a CUDA out-of-memory becomes a BackendError naming what would fit."""
-    import torch
+def _guard_oom(fn: Any, stage: str, options: dict[str, Any], shape: dict[str, Any]) -> Any:
+    """Run ``fn``; a GPU out-of-memory becomes a BackendError naming the option that would fit."""
+    from engine.backends.infinitetalk.placement import oom_error
+    from engine.backends.placement import is_out_of_memory
 
     try:
         return fn()
-    except torch.cuda.OutOfMemoryError as exc:
-        try:
-            from engine.backends.infinitetalk.placement import oom_error
-        except ImportError:
-            raise BackendError(f"the GPU ran out of memory while {stage}",
-                               hint="turn on cpu_offload and vae_tiling, or render at 480p") from exc
-        raise oom_error(exc, stage, options) from exc
+    except (RuntimeError, MemoryError) as exc:
+        if not is_out_of_memory(exc):
+            raise
+        raise oom_error(exc, stage, options, **shape) from exc

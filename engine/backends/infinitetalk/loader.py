@@ -31,7 +31,12 @@ class LoadOptions:
     dtype: str | None = None  # None: bfloat16 on cuda, float32 on cpu
     vae_dtype: str | None = None  # None: float32
     cpu_offload: bool | str = False
-    vae_tiling: bool = False
+    vae_tiling: bool | None = None  # None: decided from the free VRAM
+    placement: str = "auto"  # auto | resident | model_offload | group_offload
+    group_blocks: int | None = None
+    resolution: str = "480p"  # the largest render the placement is planned for
+    attention_backend: str | None = None
+    torch_compile: bool | str | None = None
 
     @classmethod
     def from_options(cls, options: dict[str, Any], adapter: str = "single") -> LoadOptions:
@@ -43,12 +48,18 @@ class LoadOptions:
             dtype=options.get("dtype"),
             vae_dtype=options.get("vae_dtype"),
             cpu_offload=options.get("cpu_offload", False),
-            vae_tiling=bool(options.get("vae_tiling", False)),
+            vae_tiling=None if options.get("vae_tiling") in (None, "auto") else bool(options.get("vae_tiling")),
+            placement=str(options.get("placement") or "auto"),
+            group_blocks=int(options["group_blocks"]) if options.get("group_blocks") else None,
+            resolution=str(options.get("resolution") or "480p"),
+            attention_backend=options.get("attention_backend") or None,
+            torch_compile=options.get("torch_compile") or None,
         )
 
     def key(self) -> tuple[Any, ...]:
         return (self.adapter, self.adapter_folder, self.audio_encoder_folder, self.device, self.dtype,
-                self.vae_dtype, self.cpu_offload, self.vae_tiling)
+                self.vae_dtype, self.cpu_offload, self.vae_tiling, self.placement, self.group_blocks,
+                self.resolution, self.attention_backend, self.torch_compile)
 
     def resolve(self) -> tuple[torch.device, torch.dtype, torch.dtype]:
         device = torch.device(self.device or ("cuda" if torch.cuda.is_available() else "cpu"))
@@ -58,17 +69,25 @@ class LoadOptions:
 
 
 def place_pipeline(pipe: Any, options: LoadOptions, device: torch.device) -> None:
-    """Put the pipeline's models where they run: all on ``device``, or offloaded when asked.
+    """Put the pipeline's models where they run, from the measured free VRAM and the options.
 
-    The audio adapter runs inside the transformer's blocks, so it lives on the device.
+    Resident, model offload or group offload, VAE tiling on or off (:mod:`.placement`);
+    the audio adapter runs inside the transformer's blocks, so it follows the transformer.
+    Then the attention backend and ``torch.compile`` (:mod:`.speed`). Both records go into
+    the take's sidecar.
     """
-    if options.vae_tiling:
-        pipe.vae.enable_tiling()
-    if options.cpu_offload and device.type == "cuda":
-        pipe.enable_model_cpu_offload(device=device)
-        pipe.audio_adapter.to(device)
-    else:
-        pipe.to(device)
+    from engine.backends.infinitetalk.placement import apply_placement, plan_placement
+    from engine.backends.infinitetalk.speed import apply_speed_options
+    from engine.backends.placement import GIB, measured_free_bytes
+
+    free = measured_free_bytes(device) if device.type == "cuda" else None
+    opts = {"placement": options.placement, "group_blocks": options.group_blocks, "vae_tiling": options.vae_tiling,
+            "cpu_offload": options.cpu_offload}
+    width, height = (1280, 720) if options.resolution == "720p" else (832, 480)
+    pipe.placement = plan_placement(None if free is None else free / GIB, width, height, 81, opts)
+    apply_placement(pipe, pipe.placement, device)
+    pipe.speed = apply_speed_options(pipe, {"attention_backend": options.attention_backend,
+                                            "torch_compile": options.torch_compile})
 
 
 def load_infinitetalk_pipeline(folder: str | os.PathLike[str], options: LoadOptions | None = None,
