@@ -279,11 +279,14 @@ async def render_shot(req: ShotRequest, show_progress: bool = True) -> ShotOutco
                 progress = Progress(TextColumn("{task.description}"), BarColumn(),
                                     TextColumn("{task.percentage:>3.0f}%"), TimeRemainingColumn())
                 progress.start()
-                bar = progress.add_task(f"{req.name} ({req.quality}, {job.width}x{job.height})", total=1.0)
+                label = f"{req.name} ({req.quality}, {job.width}x{job.height})"
+                bar = progress.add_task(label, total=1.0)
 
                 def on_change(kind: str, state: object) -> None:
                     if state is not None and getattr(state, "job_id", None) == job_id:
-                        progress.update(bar, completed=float(getattr(state, "fraction", 0.0)))
+                        message = str(getattr(state, "message", "") or "")
+                        shown = f"{label}: {message}" if message and message not in ("rendering", "done") else label
+                        progress.update(bar, completed=float(getattr(state, "fraction", 0.0)), description=shown)
 
                 manager.add_listener(on_change)
             job_id = manager.render_job(job)
