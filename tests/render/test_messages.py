@@ -29,8 +29,8 @@ def test_truncated_recording_warns_once_with_the_time_and_bad_audio_says_its_hin
     code = main(["render", str(scene), "--shots", "1", "2", "--quality", "draft", "--quiet"])
     err = capsys.readouterr().err
     assert code == 1
-    warnings = [line for line in err.splitlines() if "warning:" in line]
-    assert len(warnings) == 1 and "cut.mp3" in warnings[0] and "ends at" in warnings[0]
+    warnings = [line for line in err.splitlines() if "warning:" in line and "cut.mp3" in line]
+    assert len(warnings) == 1 and "ends at" in warnings[0]  # said once, though two engines' logs could repeat it
     failed = [line for line in err.splitlines() if "failed" in line]
     assert len(failed) == 1 and "noise.wav" in failed[0]
     assert failed[0].count("use WAV, MP3") == 1, failed[0]
