@@ -211,8 +211,7 @@ def main() -> None:
         params.update(params_of(models), built_on="meta (no CUDA: nothing timed)",
                       build_s=round(time.perf_counter() - t0, 2))
         device_name = f"meta ({platform.machine()}, no CUDA)"
-        metrics = {name: {"s_per_step_cfg": None, "s_per_step_draft": None, "vae_decode_s": None,
-                          "peak_vram_gb": None} for name in sizes}
+        per_size: dict[str, dict[str, float]] = {}
     else:
         t0 = time.perf_counter()
         pipe = full_pipeline(device, dtype) if full else tiny_pipeline()
@@ -220,17 +219,25 @@ def main() -> None:
                       build_s=round(time.perf_counter() - t0, 2))
         lora_rank = 64 if full else 4
         params["draft_lora_rank"] = lora_rank
-        for name, (w, h) in sizes.items():
-            metrics[name] = measure(pipe, w, h, frames, steps, lora_rank, device)
+        per_size = {name: measure(pipe, w, h, frames, steps, lora_rank, device) for name, (w, h) in sizes.items()}
         params["peak_mem"] = "cuda max_memory_allocated" if cuda else "process max RSS"
         device_name = torch.cuda.get_device_name(0) if cuda else (
             f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)")
+    # flat numbers: KEY_SIZE for every size; the plain KEY is the first (480p) size
+    for i, (name, values) in enumerate(per_size.items()):
+        for key, value in values.items():
+            metrics[f"{key}_{name}"] = value
+            if i == 0:
+                metrics[key] = value
+    params["timed"] = bool(per_size)
     result = {"benchmark": "infinitetalk_gpu", "device": device_name, "params": params, "metrics": metrics}
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(f"infinitetalk_gpu [{params['size']}] on {device_name}, {frames} frames")
-    for name, values in metrics.items():
+    if not per_size:
+        print("  no CUDA: full-size modules built on meta, nothing timed")
+    for name, values in per_size.items():
         w, h = sizes[name]
         print(f"  {name} ({w}x{h}): " + ", ".join(f"{k} {v}" for k, v in values.items()))
     print(f"written to {out}")
