@@ -65,6 +65,8 @@ async def take_picker_shot(app, window, ids: list[str], args: argparse.Namespace
     window.timeline.view.fit()
     window.editor.select([shot.id])
     window.editor.set_playhead(second.end - 12)
+    scroll = window.inspector.stack.currentWidget()
+    scroll.ensureWidgetVisible(window.inspector.takes)  # the Inspector's take list, in use / stale
     await wait_for(app, lambda: window.cache.pending() == 0, 30)
     await settle(app, 1.0)
     view = window.timeline.view
