@@ -199,9 +199,18 @@ def cli_fix(error: str, hint: str = "", backend: str = "sketch", one_shot: bool 
     return ""
 
 
+def studio_fix(error: str, hint: str = "", backend: str = "sketch") -> str:
+    """The studio's way out: the engine's hint, unless it only repeats the error."""
+    if hint and hint.strip().lower() not in error.lower():
+        return f"in the studio, {hint}"
+    if backend != "sketch" and ("model" in error.lower() or "not available" in error.lower()):
+        return "in the studio, set the model folder or the default backend in Preferences"
+    return ""
+
+
 def failure_message(name: str, error: str, hint: str = "", backend: str = "sketch", one_shot: bool = True) -> str:
     """``shot 'NAME' failed: ERROR: CLI fix, or in the studio, UI fix``."""
-    fixes = [f for f in (cli_fix(error, hint, backend, one_shot), f"in the studio, {hint}" if hint else "") if f]
+    fixes = [f for f in (cli_fix(error, hint, backend, one_shot), studio_fix(error, hint, backend)) if f]
     return f"shot '{name}' failed: {error}" + (": " + ", or ".join(fixes) if fixes else "")
 
 
@@ -340,4 +349,4 @@ def run(args: argparse.Namespace) -> int:
 
 
 __all__ = ["ShotOutcome", "ShotRequest", "UsageError", "build_job", "cli_fix", "describe", "explain_failure", "failure_message",
-           "parse_mouth_box", "parse_size", "register", "render_shot", "request_from_args", "run"]
+           "parse_mouth_box", "parse_size", "register", "render_shot", "request_from_args", "run", "studio_fix"]

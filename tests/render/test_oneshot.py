@@ -114,6 +114,10 @@ def test_face_and_mouth_box_reach_the_job(astronaut, tmp_path):
     assert job.text == "Hello there." and job.frame_count == 36 and job.seed == 3
     assert Path(job.output_path).parent == tmp_path and Path(job.output_path).name.startswith(".x.rendering-")
     assert oneshot.failure_message("line", "only 1 face found", "click a face in the Cast panel").count("--face") == 1
+    # An engine hint that only repeats the error is replaced by the studio's own fix.
+    soul = oneshot.failure_message("line", "backend 'soul' is not available: no model folder set", "no model folder set",
+                                   backend="soul")
+    assert "--backend sketch" in soul and "Preferences" in soul and soul.count("no model folder set") == 1
 
 
 def test_cancel_stops_the_render_and_leaves_nothing(astronaut, tmp_path):
