@@ -65,10 +65,11 @@ def load_soul_pipeline(
     """
     from diffusers import AutoencoderKLWan, WanTransformer3DModel
     from diffusers.utils import logging as diffusers_logging
-    from transformers import AutoTokenizer, UMT5EncoderModel, Wav2Vec2FeatureExtractor, Wav2Vec2Model
+    from transformers import AutoTokenizer, UMT5EncoderModel
     from transformers.utils import logging as transformers_logging
 
     from engine.backends.soul.adapter import SoulAudioAdapter
+    from engine.backends.soul.audio_checkpoint import load_audio_encoder
     from engine.backends.soul.pipeline import SoulPipeline
 
     root = Path(folder).expanduser()
@@ -87,8 +88,7 @@ def load_soul_pipeline(
         vae = AutoencoderKLWan.from_pretrained(root / "vae", torch_dtype=vae_dtype, **safe)
         adapter = SoulAudioAdapter.from_pretrained(root / "audio_adapter", torch_dtype=dtype, **safe)
         text_encoder = UMT5EncoderModel.from_pretrained(root / "text_encoder", dtype=dtype, **safe)
-        audio_encoder = Wav2Vec2Model.from_pretrained(root / "audio_encoder", dtype=dtype, **safe)
-        feature_extractor = Wav2Vec2FeatureExtractor.from_pretrained(root / "audio_encoder", local_files_only=True)
+        audio_encoder, feature_extractor, _kind = load_audio_encoder(root / "audio_encoder", dtype)
         tokenizer = AutoTokenizer.from_pretrained(root / "tokenizer", local_files_only=True)
         scheduler = _scheduler(root)
     except (OSError, ValueError, RuntimeError, KeyError) as exc:

@@ -2,7 +2,8 @@
 
 Wan2.2's causal VAE maps ``4k + 1`` video frames to ``k + 1`` latent frames, so every
 chunk is a ``4k + 1`` window. Consecutive chunks share ``overlap`` video frames: the tail
-of chunk ``i`` is encoded back to ``m`` *motion latents* that are pasted, as known clean
+of chunk ``i``, its last ``m`` latent frames (the *motion latents*, taken from the
+sampled latents themselves, never decoded and re-encoded), is pasted, as known clean
 frames, at the head of chunk ``i + 1`` (the masking Wan2.2 TI2V uses for its first-frame
 image latent). The decoded head reproduces the tail, and the two are crossfaded.
 
@@ -424,7 +425,12 @@ def generate_long(
         if frames.shape[0] != window.num_frames:
             raise ValueError(f"generator gave {frames.shape[0]} frames for a {window.num_frames}-frame chunk")
         if window.index < n - 1:
-            motion = generator.encode_frames(frames[-plan.motion_source_frames :])[:, :, plan.lead :]
+            # The next chunk continues from this chunk's own last latents, never from a
+            # decode/re-encode round trip (which is not what fine-tuning trains on).
+            if result.latents is not None:
+                motion = result.latents[:, :, -plan.motion_latents :]
+            else:  # a generator without latents (tests, external models)
+                motion = generator.encode_frames(frames[-plan.motion_source_frames :])[:, :, plan.lead :]
             if codebook is not None:
                 if book is None:
                     source = result.latents if result.latents is not None else motion
