@@ -87,6 +87,7 @@ class JobSpec:
             raise JobSpecError(f"framing must be one of {FRAMINGS}, got {self.framing!r}")
         if self.audio_out is not None and self.audio_out <= self.audio_in:
             raise JobSpecError(f"audio_out ({self.audio_out}) must be after audio_in ({self.audio_in})")
+        _validate_speakers(self.options.get("speakers"))
         return self
 
     @property
@@ -136,6 +137,8 @@ class JobSpec:
                 if path and path in self.media_fingerprints:
                     data[key] = "sha256:" + self.media_fingerprints[path]
             data.pop("media_fingerprints", None)
+        if data.get("options", {}).get("speakers"):
+            data["options"] = {**data["options"], "speakers": _hashable_speakers(data["options"]["speakers"])}
         blob = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
         return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
@@ -150,9 +153,50 @@ def file_fingerprint(path: str | os.PathLike[str], chunk_size: int = 1 << 20) ->
 
 
 def with_fingerprints(job: JobSpec) -> JobSpec:
-    """Return ``job`` with fingerprints of its portrait and audio files filled in."""
+    """Return ``job`` with fingerprints of its portrait and audio files filled in (speakers' tracks too)."""
     prints = dict(job.media_fingerprints)
     for path in (job.portrait_path, job.audio_path):
         if path and path not in prints and Path(path).is_file():
             prints[path] = file_fingerprint(path)
+    speakers = job.options.get("speakers")
+    if speakers:
+        filled = []
+        for speaker in speakers:
+            speaker = dict(speaker)
+            audio = speaker.get("audio_path")
+            if audio and not speaker.get("fingerprint") and Path(audio).is_file():
+                speaker["fingerprint"] = prints.get(audio) or file_fingerprint(audio)
+            filled.append(speaker)
+        job = job.replace(options={**job.options, "speakers": filled})
     return job.replace(media_fingerprints=prints)
+
+
+MAX_SPEAKERS = 2
+
+
+def _validate_speakers(speakers: Any) -> None:
+    """A two-shot's ``options["speakers"]``: a list of up to two dicts with absolute audio paths (or none)."""
+    if speakers is None:
+        return
+    if not isinstance(speakers, list) or not 1 <= len(speakers) <= MAX_SPEAKERS:
+        raise JobSpecError(f"options.speakers must list 1 to {MAX_SPEAKERS} speakers, got {speakers!r}")
+    for i, speaker in enumerate(speakers):
+        if not isinstance(speaker, dict):
+            raise JobSpecError(f"options.speakers[{i}] must be a dict, got {speaker!r}")
+        audio = speaker.get("audio_path")
+        if audio is not None and not os.path.isabs(str(audio)):
+            raise JobSpecError(f"options.speakers[{i}].audio_path must be absolute, got {audio!r}")
+        box = speaker.get("box")
+        if box is not None and (len(box) != 4 or not all(0.0 <= float(v) <= 1.0 for v in box)):
+            raise JobSpecError(f"options.speakers[{i}].box must be [x0, y0, x1, y1] within 0..1, got {box!r}")
+
+
+def _hashable_speakers(speakers: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Speakers with each audio path replaced by its content fingerprint, when known."""
+    out = []
+    for speaker in speakers:
+        speaker = dict(speaker)
+        if speaker.get("fingerprint"):
+            speaker["audio_path"] = "sha256:" + str(speaker.pop("fingerprint"))
+        out.append(speaker)
+    return out

@@ -56,6 +56,7 @@ import json
 import os
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -158,8 +159,44 @@ def event(kind: str, job_id: str | None = None, **fields: Any) -> dict[str, Any]
 
 
 # --------------------------------------------------------------------- decode
+class OversizedLine(bytes):
+    """Stands for a line longer than the limit; its bytes were skipped, never held in memory."""
+
+    length: int = 0
+
+    def __new__(cls, length: int) -> OversizedLine:
+        line = super().__new__(cls, b"<oversized line>")
+        line.length = length
+        return line
+
+
+def read_lines(stream: IO[bytes], limit: int | None = None) -> Iterator[bytes]:
+    """The lines of ``stream``, each at most ``limit`` bytes held at once.
+
+    A longer line is read through in pieces of ``limit`` bytes and dropped; an
+    :class:`OversizedLine` takes its place, which :func:`decode` refuses with its length.
+    """
+    limit = MAX_LINE_BYTES if limit is None else limit
+    while True:
+        line = stream.readline(limit + 1)
+        if not line:
+            return
+        if len(line) <= limit or line.endswith(b"\n") and len(line) == limit + 1:
+            yield line
+            continue
+        length = len(line)
+        while not line.endswith(b"\n"):
+            line = stream.readline(limit + 1)
+            if not line:
+                break
+            length += len(line)
+        yield OversizedLine(length)
+
+
 def decode(line: bytes | str) -> dict[str, Any]:
     """Parse one line; raise :class:`ProtocolError` for anything but a versioned JSON object."""
+    if isinstance(line, OversizedLine):
+        raise ProtocolError(f"line of {line.length} bytes is longer than {MAX_LINE_BYTES}")
     if isinstance(line, bytes):
         if len(line) > MAX_LINE_BYTES:
             raise ProtocolError(f"line of {len(line)} bytes is longer than {MAX_LINE_BYTES}")

@@ -180,7 +180,7 @@ class EngineServer:
 
     def _read(self, stdin: IO[bytes]) -> None:
         try:
-            for line in stdin:
+            for line in protocol.read_lines(stdin):
                 if not line.strip():
                     continue
                 self.handle_line(line)

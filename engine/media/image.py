@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from engine.limits import max_image_pixels, special_file_problem
 from engine.media.errors import MediaError
 
 try:  # HEIC/HEIF from phones, when the optional plug-in is installed.
@@ -33,10 +34,18 @@ def load_portrait(
         raise MediaError(p, "portrait file not found", "relink it or import it again")
     if p.is_dir():
         raise MediaError(p, "expected an image file, found a folder")
+    problem = special_file_problem(p)  # a FIFO or a device would block or never end: refused before open
+    if problem:
+        raise MediaError(p, f"the portrait {problem}", "use a PNG, JPEG or WebP file")
     if p.stat().st_size == 0:
         raise MediaError(p, "portrait file is empty (0 bytes)", "export the image again")
+    limit = max_image_pixels()
     try:
         with Image.open(p) as img:
+            w0, h0 = img.size  # from the header: nothing is decoded yet
+            if w0 * h0 > limit:
+                raise MediaError(p, f"portrait is {w0}x{h0} pixels, more than the {limit / 1e6:.0f} megapixels "
+                                 "Soul Studio decodes", "scale it down (a portrait needs no more than 4096 px)")
             img.load()
             img = ImageOps.exif_transpose(img)
             if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
@@ -46,6 +55,8 @@ def load_portrait(
                 img = canvas
             rgb = img.convert("RGB")
             array = np.asarray(rgb, dtype=np.uint8).copy()
+    except Image.DecompressionBombError as exc:
+        raise MediaError(p, "portrait is too large to decode safely", "scale it down") from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise MediaError(
             p, f"not a readable image ({exc.__class__.__name__})", "use a PNG, JPEG or WebP portrait"

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import av
-import cv2
 import numpy as np
+from av.video.reformatter import ColorRange, Colorspace
 
 from engine.atomic import fsync_dir, temp_beside
 from engine.media.audio import DELIVERY_RATE, AudioClip, _layout_name
@@ -40,6 +40,12 @@ class VideoCodec:
     profile: str | None = None
     alpha: bool = False
     audio_options: dict[str, str] = field(default_factory=dict)
+    vendor: str | None = None  # four-character vendor stamped into the QuickTime sample description
+
+    @property
+    def intra(self) -> bool:
+        """Every frame a keyframe (ProRes, DNxHR): chunks may split anywhere, threads cost nothing."""
+        return self.codec in ("prores_aw", "prores_ks", "dnxhd")
 
 
 # ProRes goes through FFmpeg's prores_aw encoder: the same Apple profiles as prores_ks at
@@ -73,23 +79,137 @@ CODECS: dict[str, VideoCodec] = {
         "h264_draft", "mp4", ".mp4", "libx264", "yuv420p",
         {"crf": "23", "preset": "ultrafast", "tune": "zerolatency"}, "aac",
     ),
+    # Per-shot H.264 clips go into QuickTime rather than MP4: only a QuickTime timecode
+    # track carries a reel name, which is what an editor relinks a conformed cut by.
+    "h264_clip": VideoCodec(
+        "h264_clip", "mov", ".mov", "libx264", "yuv420p",
+        {"crf": "18", "preset": "veryfast", "profile": "high", "threads": "1",
+         "x264-params": "rc-lookahead=5:ref=1:me=dia:subme=1:trellis=0:partitions=i8x8,i4x4"
+                        ":aq-mode=0:weightp=0:mixed-refs=0"}, "aac", "high",
+        audio_options={"aac_coder": "fast"},
+    ),
+    # ProRes: Final Cut and Resolve look for Apple's vendor code in the sample description.
     "prores422hq": VideoCodec(
         "prores422hq", "mov", ".mov", "prores_aw", "yuv422p10le",
-        {"profile": "3", "vendor": "apl0"}, "pcm_s24le",
+        {"profile": "3", "vendor": "apl0"}, "pcm_s24le", vendor="apl0",
     ),
     "prores422lt": VideoCodec(
         "prores422lt", "mov", ".mov", "prores_aw", "yuv422p10le",
-        {"profile": "1", "vendor": "apl0"}, "pcm_s24le",
+        {"profile": "1", "vendor": "apl0"}, "pcm_s24le", vendor="apl0",
     ),
     "prores4444": VideoCodec(
         "prores4444", "mov", ".mov", "prores_aw", "yuva444p10le",
-        {"profile": "4", "vendor": "apl0"}, "pcm_s24le", alpha=True,
+        {"profile": "4", "vendor": "apl0"}, "pcm_s24le", alpha=True, vendor="apl0",
     ),
+    # Avid DNxHR: HQX (10-bit 4:2:2 finishing) and LB (8-bit offline proxies), in QuickTime
+    # or MXF OP1a, with 24-bit PCM.
+    "dnxhr_hqx": VideoCodec("dnxhr_hqx", "mov", ".mov", "dnxhd", "yuv422p10le", {"profile": "dnxhr_hqx"}, "pcm_s24le"),
+    "dnxhr_lb": VideoCodec("dnxhr_lb", "mov", ".mov", "dnxhd", "yuv422p", {"profile": "dnxhr_lb"}, "pcm_s24le"),
+    "dnxhr_hqx_mxf": VideoCodec("dnxhr_hqx_mxf", "mxf", ".mxf", "dnxhd", "yuv422p10le", {"profile": "dnxhr_hqx"},
+                                "pcm_s24le"),
+    "dnxhr_lb_mxf": VideoCodec("dnxhr_lb_mxf", "mxf", ".mxf", "dnxhd", "yuv422p", {"profile": "dnxhr_lb"},
+                               "pcm_s24le"),
 }
 
 
+_CONTAINERS = {b"moov", b"trak", b"mdia", b"minf", b"stbl"}
+
+
+def stamp_vendor(path: Path, vendor: str) -> bool:
+    """Write ``vendor`` into the video sample description of a QuickTime file, in place.
+
+    FFmpeg's muxer always writes ``FFMP`` there; the field is fixed-size, so the file is
+    otherwise untouched. Returns whether a video sample description was found.
+    """
+    code = vendor.encode("ascii")
+    if len(code) != 4:
+        raise ValueError(f"vendor code {vendor!r} must be four characters")
+    with open(path, "r+b") as handle:
+        size = os.fstat(handle.fileno()).st_size
+
+        def walk(start: int, end: int) -> bool:
+            at = start
+            while at + 8 <= end:
+                handle.seek(at)
+                head = handle.read(16)
+                length, kind = int.from_bytes(head[:4], "big"), head[4:8]
+                header = 8
+                if length == 1:
+                    length, header = int.from_bytes(head[8:16], "big"), 16
+                elif length == 0:
+                    length = end - at
+                if length < header:
+                    return False
+                if kind in _CONTAINERS and walk(at + header, at + length):
+                    return True
+                if kind == b"stsd" and _stamp_entries(handle, at + header, at + length, code):
+                    return True
+                at += length
+            return False
+
+        return walk(0, size)
+
+
+def _stamp_entries(handle: Any, start: int, end: int, code: bytes) -> bool:
+    handle.seek(start + 4)  # version and flags
+    count = int.from_bytes(handle.read(4), "big")
+    at = start + 8
+    for _ in range(count):
+        handle.seek(at)
+        length = int.from_bytes(handle.read(4), "big")
+        handle.seek(at + 20)  # size, format, 6 reserved, data reference, version, revision
+        if handle.read(4) == b"FFMP":
+            handle.seek(at + 20)
+            handle.write(code)
+            return True
+        at += max(length, 8)
+        if at >= end:
+            break
+    return False
+
+
+# Every movie is BT.709 (primaries, transfer, matrix), limited range, and says so in the
+# bitstream (H.264 VUI, ProRes frame header) and the container (MOV/MP4 ``colr``). An
+# untagged HD file is read as BT.709 by NLEs, so the matrix must be BT.709 too.
+BT709 = 1  # ITU-T H.273 code for BT.709 primaries, transfer and matrix
+UNSPECIFIED = 2
+
+
+def tag_bt709(frame: av.VideoFrame) -> av.VideoFrame:
+    """Mark a Y'CbCr frame as BT.709 limited range (encoders copy these into their headers)."""
+    frame.colorspace = BT709
+    frame.color_range = ColorRange.MPEG
+    frame.color_primaries = BT709
+    frame.color_trc = BT709
+    return frame
+
+
+def as_bt709(frame: av.VideoFrame) -> av.VideoFrame:
+    """A decoded frame in BT.709 Y'CbCr: tagged ones pass as they are, untagged ones (takes
+    written before movies were tagged, with the BT.601 matrix) are converted."""
+    if frame.colorspace == BT709 or frame.format.name.startswith(("rgb", "bgr", "gbr")):
+        return tag_bt709(frame) if frame.colorspace == BT709 else frame
+    rgb = frame.reformat(format="rgb24", src_colorspace=Colorspace.ITU601)
+    out = rgb.reformat(format=frame.format.name, dst_colorspace=Colorspace.ITU709, dst_color_range=ColorRange.MPEG)
+    out.pts = frame.pts
+    if frame.time_base is not None:
+        out.time_base = frame.time_base
+    return tag_bt709(out)
+
+
+def _tag_context(cc: av.codec.context.CodecContext) -> None:
+    cc.color_primaries = BT709
+    cc.color_trc = BT709
+    cc.colorspace = BT709
+    cc.color_range = ColorRange.MPEG
+
+
 def _array_frame(frame: np.ndarray, preset: VideoCodec, width: int, height: int) -> av.VideoFrame:
-    """An RGB/RGBA array as a frame the encoder of ``preset`` takes without further work."""
+    """An RGB/RGBA array as a BT.709 frame in the pixel format the encoder of ``preset`` takes.
+
+    swscale does the conversion (one thread: the exporter already runs an encoder per
+    core); OpenCV's faster RGB→I420 only knows the BT.601 matrix.
+    """
     arr = np.asarray(frame)
     if arr.shape[0] != height or arr.shape[1] != width:
         raise ValueError(f"frame is {arr.shape[1]}x{arr.shape[0]}, writer expects {width}x{height}")
@@ -100,12 +220,15 @@ def _array_frame(frame: np.ndarray, preset: VideoCodec, width: int, height: int)
         fmt = "rgba"
         if not preset.alpha:
             arr, fmt = arr[:, :, :3], "rgb24"
-    if fmt == "rgb24" and preset.pix_fmt == "yuv420p":
-        # OpenCV's SIMD BT.601 conversion is several times faster than swscale's and gives
-        # the same limited-range YUV; the encoder then takes the planes as they are.
-        yuv = cv2.cvtColor(np.ascontiguousarray(arr), cv2.COLOR_RGB2YUV_I420)
-        return av.VideoFrame.from_ndarray(yuv, format="yuv420p")
-    return av.VideoFrame.from_ndarray(np.ascontiguousarray(arr), format=fmt)
+    source = av.VideoFrame.from_ndarray(np.ascontiguousarray(arr), format=fmt)
+    return rgb_to_bt709(source, preset.pix_fmt)
+
+
+def rgb_to_bt709(frame: av.VideoFrame, pix_fmt: str) -> av.VideoFrame:
+    """An RGB(A) frame as BT.709 limited-range Y'CbCr in ``pix_fmt``, tagged."""
+    out = frame.reformat(format=pix_fmt, dst_colorspace=Colorspace.ITU709, dst_color_range=ColorRange.MPEG,
+                         threads=1)
+    return tag_bt709(out)
 
 
 class ChunkEncoder:
@@ -120,10 +243,15 @@ class ChunkEncoder:
 
     BATCH = 24
 
-    def __init__(self, writer: VideoWriter, max_buffered: int = 64 << 20) -> None:
+    def __init__(self, writer: VideoWriter, max_buffered: int = 64 << 20, threads: int = 1) -> None:
         preset = writer.preset
         self._preset, self._width, self._height = preset, writer.width, writer.height
         cc = av.CodecContext.create(preset.codec, "w")
+        if threads > 1 and preset.intra:
+            # Intra-only codecs thread over frames with no loss: the chunk encoded last,
+            # alone, still fills every core.
+            cc.thread_type = "FRAME"
+            cc.thread_count = threads
         cc.width, cc.height, cc.pix_fmt = writer.width, writer.height, preset.pix_fmt
         cc.time_base = Fraction(1) / writer.rate
         cc.framerate = writer.rate
@@ -131,6 +259,7 @@ class ChunkEncoder:
         if writer._video.codec_context.flags & global_header:  # headers in the container, as the writer's
             cc.flags |= global_header
         cc.options = dict(preset.options)
+        _tag_context(cc)
         self._cc = cc
         self._time_base = Fraction(1) / writer.rate
         self._max_buffered = max_buffered
@@ -150,7 +279,7 @@ class ChunkEncoder:
         if isinstance(frame, av.VideoFrame):
             if frame.width != self._width or frame.height != self._height:
                 raise ValueError(f"frame is {frame.width}x{frame.height}, writer expects {self._width}x{self._height}")
-            vf = frame
+            vf = as_bt709(frame)
         else:
             vf = _array_frame(frame, self._preset, self._width, self._height)
         vf.pict_type = av.video.frame.PictureType.NONE
@@ -213,6 +342,7 @@ class VideoWriter:
         overwrite: bool = False,
         metadata: dict[str, str] | None = None,
         reel: str | None = None,
+        drop_frame: bool | None = None,
     ) -> None:
         if codec not in CODECS:
             raise ValueError(f"unknown codec {codec!r}; choose one of {', '.join(CODECS)}")
@@ -220,6 +350,8 @@ class VideoWriter:
         self.path = Path(path)
         self.fps = fps
         self.rate = fps_fraction(fps)
+        # 29.97 is drop-frame unless non-drop is asked for; other rates never are.
+        self.drop_frame = is_drop_frame(fps) and drop_frame is not False
         self.width, self.height = int(width), int(height)
         if self.width % 2 or self.height % 2:
             raise ValueError(f"frame size {width}x{height} must be even")
@@ -247,8 +379,10 @@ class VideoWriter:
         if preset.container == "mp4":
             c.options["movflags"] = "+faststart"
         if timecode:
-            if is_drop_frame(self.fps) and timecode.count(":") == 3:
+            if self.drop_frame and timecode.count(":") == 3:
                 timecode = timecode[:8] + ";" + timecode[9:]
+            elif not self.drop_frame:
+                timecode = timecode.replace(";", ":")
             c.metadata["timecode"] = timecode
         for key, value in metadata.items():
             c.metadata[key] = value
@@ -257,6 +391,7 @@ class VideoWriter:
         v.pix_fmt = preset.pix_fmt
         self._frame_time_base = Fraction(1) / self.rate
         v.options = dict(preset.options)
+        _tag_context(v.codec_context)
         if timecode:
             v.metadata["timecode"] = timecode
         if reel:
@@ -285,18 +420,20 @@ class VideoWriter:
         if isinstance(frame, av.VideoFrame):
             if frame.width != self.width or frame.height != self.height:
                 raise ValueError(f"frame is {frame.width}x{frame.height}, writer expects {self.width}x{self.height}")
+            frame = as_bt709(frame)
             frame.pict_type = av.video.frame.PictureType.NONE
             self._encode(frame)
             return
         self._encode(_array_frame(frame, self.preset, self.width, self.height))
 
-    def chunk_encoder(self) -> ChunkEncoder:
+    def chunk_encoder(self, threads: int = 1) -> ChunkEncoder:
         """A separate encoder for a run of frames that :meth:`write_chunk` splices in later.
 
         Chunks encode on other threads at the same time, one encoder per core, which is how
-        a conform uses every core without the overhead of frame-threaded encoding.
+        a conform uses every core without the overhead of frame-threaded encoding; intra-only
+        codecs (ProRes, DNxHR) may also take ``threads`` frame threads each.
         """
-        return ChunkEncoder(self)
+        return ChunkEncoder(self, threads=threads)
 
     def write_chunk(self, chunk: ChunkEncoder, wait: Callable[[], None] | None = None) -> None:
         """Splice ``chunk`` in after the frames written so far, as its packets arrive.
@@ -392,6 +529,8 @@ class VideoWriter:
             for packet in self._video.encode(None):
                 self._container.mux(packet)
             self._container.close()
+            if self.preset.vendor and self.preset.container == "mov":
+                stamp_vendor(self._tmp, self.preset.vendor)
             with open(self._tmp, "rb+") as handle:
                 os.fsync(handle.fileno())
             if self.path.exists():

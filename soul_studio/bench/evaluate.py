@@ -238,7 +238,7 @@ def evaluate_take(take_path: str | os.PathLike[str], sidecar: dict[str, Any] | N
         gray = feat.to_gray(rgb)
         H, W = gray.shape
         if i == 0:
-            analysis = analyse_portrait(rgb)
+            analysis = analyse_portrait(rgb, use_mesh=False)  # the Haar reading this measure was tuned on
             face, mouth = analysis.face, analysis.mouth
             scores.thumbnail = _thumb(rgb, 480)
             if face is None:

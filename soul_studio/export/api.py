@@ -26,7 +26,8 @@ from soul_studio.export.options import (
     ExportResult,
     ProgressCallback,
 )
-from soul_studio.export.output import Meter, Staging, check_destination
+from soul_studio.export.output import Meter, Staging
+from soul_studio.export.safety import OutputClaim, claim_output, sweep_staging
 from soul_studio.project.model import Project
 
 
@@ -58,7 +59,8 @@ def export_project(
     options = options or ExportOptions()
     options.validate()
     out = output_path(fmt, out_path)
-    check_destination(out, options.overwrite, "folder" if fmt == "png" else "file")
+    claim = claim_output(project, out, fmt, options.overwrite, is_folder=fmt == "png")
+    sweep_staging(out)
     started = time.monotonic()
     cut = plan_cut(project, options)
     warnings = list(cut.warnings)
@@ -68,13 +70,20 @@ def export_project(
         if fmt in MOVIE_FORMATS:
             meter = Meter(cut.length, progress, cancel)
             meter.stage(f"encoding {out.name}")
-            result.frames = write_movie(project, cut, MOVIE_FORMATS[fmt], out, options, meter, warnings)
+            staging = Staging(out)
+            try:
+                staged = staging.path(out.name)
+                result.frames = write_movie(project, cut, MOVIE_FORMATS[fmt], staged, options, meter, warnings)
+                meter.check()
+                claim.install(staged)
+            finally:
+                staging.discard()
             result.files = [out]
             meter.finish()
         elif fmt == "png":
-            result.files = _export_sequence(project, cut, out, options, Meter(cut.length, progress, cancel), warnings)
+            result.files = _export_sequence(project, cut, claim, options, Meter(cut.length, progress, cancel), warnings)
         else:
-            result.files = _export_interchange(project, cut, fmt, out, options, progress, cancel, warnings)
+            result.files = _export_interchange(project, cut, fmt, claim, options, progress, cancel, warnings)
     except MediaError as exc:
         raise ExportError(str(exc)) from exc
     except OSError as exc:
@@ -87,28 +96,31 @@ def _rate(cut: Cut) -> float:
     return float(fps_fraction(cut.fps))
 
 
-def _export_sequence(project: Project, cut: Cut, out: Path, options: ExportOptions, meter: Meter,
+def _export_sequence(project: Project, cut: Cut, claim: OutputClaim, options: ExportOptions, meter: Meter,
                      warnings: list[str]) -> list[Path]:
+    out = claim.path
     staging = Staging(out)
     try:
         meter.stage(f"writing frames into {out.name}")
         staged = staging.path(out.name)
         names = [p.name for p in write_image_sequence(project, cut, staged, out.name, options, meter, warnings)]
         meter.check()
-        staging.commit(staged, out)
+        claim.install(staged)
     finally:
         staging.discard()
     meter.finish()
     return [out / n for n in names]
 
 
-def _export_interchange(project: Project, cut: Cut, fmt: str, out: Path, options: ExportOptions,
+def _export_interchange(project: Project, cut: Cut, fmt: str, claim: OutputClaim, options: ExportOptions,
                         progress: ProgressCallback | None, cancel: CancelLike | None,
                         warnings: list[str]) -> list[Path]:
+    out = claim.path
     media_folder = (options.media_folder or out.parent / f"{out.stem}_media").absolute()
     unique = {seg.index: seg for seg in cut.shots()}
+    media_claim = None
     if options.media == "export":
-        check_destination(media_folder, options.overwrite, "folder")
+        media_claim = claim_output(project, media_folder, "media", options.overwrite, is_folder=True)
         total = sum(seg.shot_length for seg in unique.values())
     else:
         total = 1
@@ -127,7 +139,8 @@ def _export_interchange(project: Project, cut: Cut, fmt: str, out: Path, options
             for index, staged_clip in clips.items():
                 seg = unique[index]
                 final = media_folder / staged_clip.name
-                link = MediaLink(final, cut.base_tc_frames + seg.placement_start, seg.shot_length)
+                link = MediaLink(final, cut.base_tc_frames + seg.placement_start, seg.shot_length, has_audio=True,
+                                 channels=2, width=cut.width, height=cut.height)
                 video[index] = audio[index] = link
                 files.append(final)
         else:
@@ -145,9 +158,9 @@ def _export_interchange(project: Project, cut: Cut, fmt: str, out: Path, options
         staged_file = staging.path(out.name)
         write_interchange(timeline, fmt, staged_file, cut.fps)
         meter.check()
-        if options.media == "export":
-            staging.commit(staging.path(media_folder.name), media_folder)
-        staging.commit(staged_file, out)
+        if media_claim is not None:
+            media_claim.install(staging.path(media_folder.name))
+        claim.install(staged_file)
     finally:
         staging.discard()
     meter.finish()
@@ -173,7 +186,8 @@ def export_shot_clips(
     if clip_format not in MOVIE_FORMATS:
         raise ExportError(f"unknown clip format {clip_format!r}", f"use one of {', '.join(MOVIE_FORMATS)}")
     out = Path(folder).expanduser().absolute()
-    check_destination(out, options.overwrite, "folder")
+    claim = claim_output(project, out, "clips", options.overwrite, is_folder=True)
+    sweep_staging(out)
     started = time.monotonic()
     cut = plan_cut(project, options)
     result = ExportResult(clip_format, out, frames=cut.length, start_timecode=cut.start_timecode,
@@ -187,7 +201,7 @@ def export_shot_clips(
         staged.mkdir()
         clips = write_shot_clips(project, cut, MOVIE_FORMATS[clip_format], staged, options, meter, result.warnings)
         meter.check()
-        staging.commit(staged, out)
+        claim.install(staged)
     except MediaError as exc:
         raise ExportError(str(exc)) from exc
     finally:
@@ -208,7 +222,15 @@ def _still_link(project: Project, seg: Segment) -> MediaLink | None:
     path = project.resolve(character.portrait)
     if path is None or not path.is_file():
         return None
-    return MediaLink(path, 0, seg.shot_length)
+    width = height = None
+    try:
+        from PIL import Image
+
+        with Image.open(path) as image:
+            width, height = image.size
+    except OSError:
+        pass
+    return MediaLink(path, 0, seg.shot_length, width=width, height=height, still=True)
 
 
 __all__ = ["FORMATS", "INTERCHANGE_FORMATS", "MOVIE_FORMATS", "export_project", "export_shot_clips", "output_path"]

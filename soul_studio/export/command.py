@@ -10,6 +10,7 @@ import argparse
 import re
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from soul_studio.export.options import (
     FORMAT_LABELS,
@@ -20,6 +21,9 @@ from soul_studio.export.options import (
     ExportError,
     ExportOptions,
 )
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
@@ -49,6 +53,8 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--media-codec", default="prores422hq", choices=tuple(MOVIE_FORMATS),
                    help="format of the exported shot clips (default: prores422hq)")
     p.add_argument("--start-timecode", help="record timecode of the first frame (default: project setting)")
+    p.add_argument("--timecode", choices=("df", "ndf"),
+                   help="at 29.97 fps: drop-frame (df, the default) or non-drop (ndf) timecode")
     p.add_argument("--take-audio", action="store_true", help="use the takes' own audio instead of the dialogue files")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     p.set_defaults(func=run_export)
@@ -74,23 +80,43 @@ def run_export(args: argparse.Namespace) -> int:
     """Run the export the parsed arguments ask for; returns the exit code."""
     from rich.console import Console
 
+    from soul_studio.project import ProjectError
+    from soul_studio.project.lock import ProjectLock
+
+    err = Console(stderr=True)
+    lock = ProjectLock(args.project, "soul-studio export", readonly_ok=True)
+    try:
+        lock.acquire()  # one writer at a time: no render may save the project while it is exported
+    except (ProjectError, OSError) as exc:
+        err.print(f"[red]error:[/] {exc}", soft_wrap=True)
+        return EXIT_USAGE
+    try:
+        return _run_export_locked(args, err)
+    finally:
+        lock.release()
+
+
+def _run_export_locked(args: argparse.Namespace, err: Console) -> int:
+    from rich.console import Console
+
     from soul_studio.export.cut import parse_timecode
     from soul_studio.project import ProjectError, load_project
 
-    err = Console(stderr=True)
     try:
         project = load_project(args.project)
     except (ProjectError, OSError) as exc:
-        err.print(f"[red]error:[/] cannot open project: {exc}")
+        err.print(f"[red]error:[/] cannot open project: {exc}", soft_wrap=True)
         return EXIT_USAGE
     options = ExportOptions(
         shots=args.shots, start_timecode=args.start_timecode, burn_in=args.burn_in, missing=args.missing,
         relative_paths=args.relative_paths, overwrite=args.overwrite, media=args.media,
         media_codec=args.media_codec, take_audio=args.take_audio,
+        drop_frame=None if not getattr(args, "timecode", None) else args.timecode == "df",
     )
     try:
         if args.frame_range:
-            tc = parse_timecode(args.start_timecode or project.settings.start_timecode, project.fps)
+            tc = parse_timecode(args.start_timecode or project.settings.start_timecode, project.fps,
+                                options.drop_frame)
             options.frame_range = parse_range(args.frame_range, project.fps, tc)
         options.validate()
     except (ValueError, ExportError) as exc:

@@ -50,6 +50,12 @@ class Cut:
     base_tc_frames: int
     warnings: list[str] = field(default_factory=list)
     selection: bool = False
+    drop_frame: bool | None = None
+
+    @property
+    def drop(self) -> bool:
+        """Drop-frame timecode: asked for, or the 29.97 convention; never at other rates."""
+        return is_drop_frame(self.fps) and self.drop_frame is not False
 
     @property
     def start_tc_frames(self) -> int:
@@ -57,7 +63,7 @@ class Cut:
 
     @property
     def start_timecode(self) -> str:
-        return frames_to_timecode(self.start_tc_frames, self.fps)
+        return frames_to_timecode(self.start_tc_frames, self.fps, drop_frame=self.drop)
 
     def shots(self) -> list[Segment]:
         return [s for s in self.segments if s.kind == "shot"]
@@ -75,14 +81,17 @@ class Cut:
 
     def record_timecode(self, timeline_frame: int) -> str:
         """Timecode of a frame of the full timeline (not of this cut)."""
-        return frames_to_timecode(self.base_tc_frames + timeline_frame, self.fps)
+        return frames_to_timecode(self.base_tc_frames + timeline_frame, self.fps, drop_frame=self.drop)
 
 
-def parse_timecode(timecode: str, fps: float) -> int:
-    """Frames of a start timecode; at 29.97 a ``:``-written label is read as drop-frame."""
+def parse_timecode(timecode: str, fps: float, drop_frame: bool | None = None) -> int:
+    """Frames of a start timecode; at 29.97 a ``:``-written label is read as drop-frame
+    unless non-drop timecode was asked for."""
     text = timecode.strip()
-    if is_drop_frame(fps) and ";" not in text and text.count(":") == 3:
+    if is_drop_frame(fps) and drop_frame is not False and ";" not in text and text.count(":") == 3:
         text = text[:8] + ";" + text[9:]
+    if drop_frame is False:
+        text = text.replace(";", ":")
     try:
         return timecode_to_frames(text, fps)
     except ValueError as exc:
@@ -141,9 +150,12 @@ def _default_stale(project: Project) -> object:
     return check
 
 
-def _shot_segment(project: Project, p: Placement, record_start: int, offset: int, length: int) -> Segment:
+def _shot_segment(project: Project, p: Placement, record_start: int, offset: int, length: int,
+                  judge: object = None) -> Segment:
+    from soul_studio.render.takes import take_in_use
+
     shot = p.shot
-    take = shot.latest_take()
+    take = take_in_use(project, shot, judge)  # type: ignore[arg-type]  # the timeline's own rule
     path = project.resolve(take.file) if take is not None else None
     return Segment(
         "shot", record_start, length, shot=shot, index=p.index, offset=offset, placement_start=p.start,
@@ -154,8 +166,12 @@ def _shot_segment(project: Project, p: Placement, record_start: int, offset: int
 def plan_cut(project: Project, options: ExportOptions) -> Cut:
     """Segments of the export in record order, with the warnings a delivery needs."""
     options.validate()
-    placements = project.placements()
-    base_tc = parse_timecode(options.start_timecode or project.settings.start_timecode, project.fps)
+    from soul_studio.render.takes import TakeJudge
+
+    judge = TakeJudge(project, is_stale=options.stale_check)
+    placements = project.picture_placements()  # upper video track wins where two overlap
+    base_tc = parse_timecode(options.start_timecode or project.settings.start_timecode, project.fps,
+                             options.drop_frame)
     segments: list[Segment] = []
     if options.shots:
         chosen = _select(project, list(options.shots))
@@ -164,28 +180,29 @@ def plan_cut(project: Project, options: ExportOptions) -> Cut:
             raise ExportError("the selection holds no shot on the timeline")
         cursor = 0
         for p in picked:
-            segments.append(_shot_segment(project, p, cursor, 0, p.length))
-            cursor += p.length
-        timeline_start, length = picked[0].start, cursor
+            shown_from, shown_to = p.shown
+            segments.append(_shot_segment(project, p, cursor, shown_from - p.start, shown_to - shown_from, judge))
+            cursor += shown_to - shown_from
+        timeline_start, length = picked[0].shown[0], cursor
     else:
-        total = placements[-1].end if placements else 0
+        total = max((p.end for p in placements), default=0)
         a, b = options.frame_range if options.frame_range is not None else (0, total)
         if options.frame_range is None and total == 0:
             raise ExportError("the timeline is empty", "add shots to the timeline first")
         cursor = a
         for p in placements:
-            s, e = max(p.start, a), min(p.end, b)
+            s, e = max(p.shown[0], a), min(p.shown[1], b)
             if e <= s:
                 continue
             if s > cursor:
                 segments.append(Segment("gap", cursor - a, s - cursor))
-            segments.append(_shot_segment(project, p, s - a, s - p.start, e - s))
+            segments.append(_shot_segment(project, p, s - a, s - p.start, e - s, judge))
             cursor = e
         if cursor < b:
             segments.append(Segment("gap", cursor - a, b - cursor))
         timeline_start, length = a, b - a
     cut = Cut(project.fps, project.width, project.height, segments, length, timeline_start, base_tc,
-              selection=bool(options.shots))
+              selection=bool(options.shots), drop_frame=options.drop_frame)
     cut.warnings.extend(_warnings(project, cut, options))
     return cut
 
@@ -199,7 +216,16 @@ def _warnings(project: Project, cut: Cut, options: ExportOptions) -> list[str]:
         if shot.temp_audio:
             out.append(f"{label} uses temp audio; replace it with the recorded line before delivery")
         if seg.take is None:
-            out.append(f"{label} has no finished take; exporting the {options.missing} instead")
+            lost = [t for t in shot.takes if t.is_done and not (project.resolve(t.file) or Path("")).is_file()]
+            if lost and len(lost) == len([t for t in shot.takes if t.is_done]):
+                out.append(f"{label}: take file {lost[-1].file} is missing; exporting the {options.missing} instead")
+            elif any(t.is_done for t in shot.takes):  # only stale takes: never delivered silently
+                out.append(f"{label}: its take is stale (the shot changed since it was rendered)")
+                out.append(f"{label}: exporting the {options.missing} instead of the stale take; render it again")
+                if options.final_delivery and not any(t.is_done and t.quality == "final" for t in shot.takes):
+                    out.append(f"{label} has only a draft take; render a final before delivery")
+            else:
+                out.append(f"{label} has no finished take; exporting the {options.missing} instead")
             continue
         if seg.take_path is None or not seg.take_path.is_file():
             out.append(f"{label}: take file {seg.take.file} is missing; exporting the {options.missing} instead")

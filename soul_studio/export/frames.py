@@ -13,6 +13,7 @@ from pathlib import Path
 import av
 import cv2
 import numpy as np
+from av.video.reformatter import Interpolation
 
 from engine.media import MediaError, fit_image, load_portrait
 from engine.timebase import frames_to_timecode
@@ -26,9 +27,15 @@ def black(width: int, height: int) -> np.ndarray:
     return np.zeros((height, width, 3), np.uint8)
 
 
+# Accurate rounding and full chroma interpolation: swscale's default YUV→RGB path is off by
+# up to 3 code values, which a PNG deliverable (sRGB values) would carry.
+RGB_FLAGS = Interpolation.BILINEAR | Interpolation.ACCURATE_RND | Interpolation.FULL_CHR_H_INT
+
+
 def to_rgb(picture: Picture) -> np.ndarray:
+    """RGB values of a picture; a decoded frame is read with its own (BT.709) matrix."""
     if isinstance(picture, av.VideoFrame):
-        return picture.to_ndarray(format="rgb24")
+        return picture.reformat(format="rgb24", interpolation=RGB_FLAGS).to_ndarray()
     return picture
 
 
@@ -71,11 +78,11 @@ def _same_aspect(w: int, h: int, width: int, height: int) -> bool:
 def fit_frame(frame: av.VideoFrame, width: int, height: int, rgb: bool) -> Picture:
     """Bring a decoded frame to the delivery size; RGB array when ``rgb`` is asked."""
     if frame.width == width and frame.height == height:
-        return frame.to_ndarray(format="rgb24") if rgb else frame
+        return to_rgb(frame) if rgb else frame
     if _same_aspect(frame.width, frame.height, width, height):
         scaled = frame.reformat(width=width, height=height, format="rgb24" if rgb else None, interpolation="AREA")
         return scaled.to_ndarray(format="rgb24") if rgb else scaled
-    return fit_image(frame.to_ndarray(format="rgb24"), width, height, mode="contain")
+    return fit_image(to_rgb(frame), width, height, mode="contain")
 
 
 def slate(width: int, height: int, lines: list[str]) -> np.ndarray:
@@ -169,7 +176,8 @@ class SegmentPictures:
         produced = 0
         last: Picture | None = None
         if seg.take_path is not None:
-            for frame in decode_take(seg.take_path, seg.offset, seg.length, self.decode_threads):
+            start = seg.offset + (seg.take.offset if seg.take is not None else 0)  # a split half starts inside its take
+            for frame in decode_take(seg.take_path, start, seg.length, self.decode_threads):
                 last = fit_frame(frame, self.width, self.height, self.rgb)
                 yield self._decorate(last, seg, produced)
                 produced += 1

@@ -7,22 +7,22 @@ the adapters turn it into each editor's format.
 
 from __future__ import annotations
 
-import copy
 import os
 import re
 from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
-from xml.etree import ElementTree
 
 import opentimelineio as otio
 
 from engine.media import MediaError, probe_audio, probe_video
-from engine.timebase import fps_fraction, is_drop_frame, seconds_to_frames
+from engine.timebase import fps_fraction, seconds_to_frames
 from soul_studio.export.cut import Cut, Segment
+from soul_studio.export.edl import write_edl
+from soul_studio.export.fcp7 import write_fcp7
+from soul_studio.export.fcpxml import write_fcpxml
+from soul_studio.export.tracks import tracks_of
 from soul_studio.project.model import Project
 
-ADAPTERS = {"otio": "otio_json", "fcp7xml": "fcp_xml", "fcpxml": "fcpx_xml", "edl": "cmx_3600"}
 MARKER_COLOURS = {
     otio.schema.MarkerColor.RED: "#d05a5a", otio.schema.MarkerColor.ORANGE: "#e0904f",
     otio.schema.MarkerColor.YELLOW: "#e0c050", otio.schema.MarkerColor.GREEN: "#5fb37a",
@@ -33,12 +33,19 @@ MARKER_COLOURS = {
 
 @dataclass
 class MediaLink:
-    """A file a clip points at: timecode of its first frame, its length, where the shot starts in it."""
+    """A file a clip points at: timecode of its first frame, its length, where the shot starts
+    in it, and what it holds (what FCP 7 XML, FCPXML and AAF describe for each file)."""
 
     path: Path
     start: int
     length: int | None
     clip_in: int = 0
+    has_video: bool = True
+    has_audio: bool = False
+    channels: int = 0
+    width: int | None = None
+    height: int | None = None
+    still: bool = False
 
 
 def _rt(frames: float, rate: float) -> otio.opentime.RationalTime:
@@ -99,7 +106,9 @@ def take_link(seg: Segment) -> MediaLink | None:
             start = timecode_to_frames(info.timecode, float(info.fps) if info.fps else 24.0)
         except ValueError:
             start = 0
-    return MediaLink(seg.take_path, start, info.frame_count or None)
+    return MediaLink(seg.take_path, start, info.frame_count or None, seg.take.offset if seg.take is not None else 0,
+                     has_audio=info.audio_codec is not None, channels=info.audio_channels or 0, width=info.width,
+                     height=info.height)
 
 
 def build_timeline(project: Project, cut: Cut, video: dict[int, MediaLink], audio: dict[int, MediaLink],
@@ -128,7 +137,7 @@ def build_timeline(project: Project, cut: Cut, video: dict[int, MediaLink], audi
     _add_markers(project, cut, timeline, vtrack, rate)
     timeline.metadata["soul_studio"] = {
         "project": project.name, "fps": cut.fps, "width": cut.width, "height": cut.height,
-        "start_timecode": cut.start_timecode, "drop_frame": is_drop_frame(cut.fps),
+        "start_timecode": cut.start_timecode, "drop_frame": cut.drop,
     }
     return timeline
 
@@ -152,6 +161,10 @@ def _clip(seg: Segment, link: MediaLink | None, rate: float, base: Path, relativ
         available = _range(link.start, link.length, rate)
     ref = otio.schema.ExternalReference(target_url=media_url(link.path, base, relative), available_range=available)
     ref.name = reel
+    ref.metadata["soul_studio"] = {
+        "has_video": link.has_video, "has_audio": link.has_audio, "channels": link.channels,
+        "width": link.width, "height": link.height, "still": link.still, "name": link.path.name,
+    }
     source = _range(link.start + link.clip_in + seg.offset, seg.length, rate)
     return otio.schema.Clip(name=seg.name, media_reference=ref, source_range=source, metadata=meta)
 
@@ -178,101 +191,29 @@ def _add_markers(project: Project, cut: Cut, timeline: otio.schema.Timeline, vtr
 
 
 def write_interchange(timeline: otio.schema.Timeline, fmt: str, path: Path, fps: float) -> None:
-    """Write ``timeline`` in ``fmt`` to ``path`` (the caller stages and renames it)."""
-    if fmt == "edl":
-        path.write_text(edl_text(timeline, fps), encoding="utf-8")
-        return
-    tl = timeline
-    if fmt in ("fcp7xml", "fcpxml"):
-        tl = copy.deepcopy(timeline)
-        tl.tracks.markers[:] = []  # these formats keep markers on the clips
-    if fmt == "fcpxml":
-        text = otio.adapters.write_to_string(tl, adapter_name=ADAPTERS[fmt])
-        path.write_text(fcpxml_with_timecode(text, timeline, fps), encoding="utf-8")
-        return
-    otio.adapters.write_to_file(tl, str(path), adapter_name=ADAPTERS[fmt])
+    """Write ``timeline`` in ``fmt`` to ``path`` (the caller stages and renames it).
 
-
-def _seconds(frames: int, fps: float) -> str:
-    return _seconds_value(Fraction(frames) / fps_fraction(fps))
-
-
-def fcpxml_with_timecode(text: str, timeline: otio.schema.Timeline, fps: float) -> str:
-    """Give the FCPXML sequence its start timecode and frame size, which the adapter omits.
-
-    Spine items sit on the sequence's clock, which starts at ``tcStart``, so their
-    offsets move by the same amount.
+    OTIO and AAF go through OpenTimelineIO's adapters; FCP 7 XML, FCPXML and CMX 3600
+    are written by Soul Studio's own writers, which follow each editor's documented rules
+    (the adapters' output breaks on NTSC rates, drop-frame timecode and some names).
     """
-    meta = timeline.metadata.get("soul_studio", {})
-    start = int(round(timeline.global_start_time.value)) if timeline.global_start_time is not None else 0
-    root = ElementTree.fromstring(text.encode("utf-8"))
-    for fmt in root.iter("format"):
-        if meta.get("width"):
-            fmt.set("width", str(meta["width"]))
-            fmt.set("height", str(meta["height"]))
-    for sequence in root.iter("sequence"):
-        sequence.set("tcStart", _seconds(start, fps))
-        sequence.set("tcFormat", "DF" if is_drop_frame(fps) else "NDF")
-        for spine in sequence.findall("spine"):
-            for item in spine:
-                offset = _parse_seconds(item.get("offset", "0s"))
-                item.set("offset", _seconds_value(offset + Fraction(start) / fps_fraction(fps)))
-    body = ElementTree.tostring(root, encoding="unicode")
-    return '<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE fcpxml>\n\n' + body + "\n"
+    if fmt == "otio":
+        otio.adapters.write_to_file(timeline, str(path), adapter_name="otio_json")
+        return
+    if fmt == "aaf":
+        from soul_studio.export.aaf import write_aaf
 
-
-def _parse_seconds(text: str) -> Fraction:
-    value = text.rstrip("s") or "0"
-    return Fraction(value)
-
-
-def _seconds_value(value: Fraction) -> str:
-    return f"{value.numerator}s" if value.denominator == 1 else f"{value.numerator}/{value.denominator}s"
-
-
-def edl_text(timeline: otio.schema.Timeline, fps: float) -> str:
-    """CMX 3600 through the OTIO adapter, with record times at the start timecode.
-
-    The adapter writes one track and counts record time from zero, so each track is
-    written on its own behind a leading filler as long as the start timecode, and the
-    frame-code mode line the adapter leaves out is added.
-    """
-    rate = float(fps_fraction(fps))
-    start = timeline.global_start_time or _rt(0, rate)
-    blocks: list[list[str]] = []
-    for track in timeline.tracks:
-        single = otio.schema.Timeline(name=timeline.name)
-        copied = copy.deepcopy(track)
-        copied.kind = otio.schema.TrackKind.Video
-        copied.insert(0, otio.schema.Gap(source_range=otio.opentime.TimeRange(_rt(0, rate), start)))
-        single.tracks.append(copied)
-        text = otio.adapters.write_to_string(single, adapter_name="cmx_3600", rate=rate)
-        channel = "V" if track.kind == otio.schema.TrackKind.Video else "AA"
-        blocks.append(_relabel(text, channel))
-    title = f"TITLE: {timeline.name}"
-    fcm = "FCM: DROP FRAME" if is_drop_frame(fps) else "FCM: NON-DROP FRAME"
-    lines = [title, fcm, ""]
-    number = 0
-    for block in blocks:
-        for line in block:
-            if line[:3].isdigit() and len(line) > 4 and line[3] == " ":
-                number += 1
-                line = f"{number:03d}" + line[3:]
-            lines.append(line)
-    return "\n".join(lines).rstrip() + "\n"
-
-
-def _relabel(text: str, channel: str) -> list[str]:
-    out: list[str] = []
-    for line in text.splitlines():
-        if line.startswith("TITLE:") or not line.strip():
-            continue
-        if line[:3].isdigit() and channel != "V":
-            parts = line.split(None, 3)
-            # "NNN  REEL V     C  ..." -> channel column becomes A
-            line = f"{parts[0]}  {parts[1]:8} {channel:5} {parts[3]}"
-        out.append(line)
-    return out
+        write_aaf(timeline, path)
+        return
+    tracks = tracks_of(timeline)
+    if fmt == "fcp7xml":
+        write_fcp7(tracks, path)
+    elif fmt == "fcpxml":
+        write_fcpxml(tracks, path)
+    elif fmt == "edl":
+        write_edl(tracks, path)
+    else:
+        raise ValueError(f"unknown timeline format {fmt!r}")
 
 
 def dialogue_link(project: Project, seg: Segment, fps: float) -> MediaLink | None:
@@ -291,4 +232,9 @@ def dialogue_link(project: Project, seg: Segment, fps: float) -> MediaLink | Non
         except MediaError:
             seconds = None
     length = seconds_to_frames(seconds, fps) if seconds else None
-    return MediaLink(path, 0, length, seconds_to_frames(shot.audio_in, fps))
+    try:
+        channels = probe_audio(path).channels
+    except MediaError:
+        channels = 1
+    return MediaLink(path, 0, length, seconds_to_frames(shot.audio_in, fps), has_video=False, has_audio=True,
+                     channels=channels)

@@ -14,36 +14,36 @@ import av
 import cv2
 import numpy as np
 
-from engine.media import CODECS, VideoWriter, write_audio
-from engine.media.video import ChunkEncoder
+from engine.media import CODECS, VideoWriter
+from engine.media.video import ChunkEncoder, rgb_to_bt709
 from soul_studio.export.cut import Cut, Segment, safe_filename
 from soul_studio.export.frames import Picture, SegmentPictures, to_rgb
 from soul_studio.export.options import ExportOptions
 from soul_studio.export.output import Meter
 from soul_studio.export.prefetch import Prefetch
-from soul_studio.export.soundtrack import build_soundtrack
+from soul_studio.export.soundtrack import build_soundtrack, sample_at, write_bwf
 from soul_studio.project.model import Project
 
 
 class EncoderFeed:
-    """Turns RGB arrays into frames the encoder takes without a slow colour conversion.
+    """Turns RGB arrays into BT.709 frames in the encoder's own pixel format.
 
-    For 4:2:0 delivery, OpenCV's I420 conversion is several times faster than the
-    generic RGB→YUV path; repeated pictures (black, stills) are converted once.
+    Repeated pictures (black, stills, slates) are converted once; decoded takes pass
+    through untouched.
     """
 
     def __init__(self, pix_fmt: str) -> None:
-        self.yuv420 = pix_fmt == "yuv420p"
+        self.pix_fmt = pix_fmt
         self._src: np.ndarray | None = None
         self._out: av.VideoFrame | None = None
 
     def __call__(self, picture: Picture) -> Picture:
-        if isinstance(picture, av.VideoFrame) or not self.yuv420:
+        if isinstance(picture, av.VideoFrame) or self.pix_fmt.startswith("yuva"):
             return picture
         if picture is self._src and self._out is not None:
             return self._out
-        i420 = cv2.cvtColor(np.ascontiguousarray(picture), cv2.COLOR_RGB2YUV_I420)
-        frame = av.VideoFrame.from_ndarray(i420, format="yuv420p")
+        source = av.VideoFrame.from_ndarray(np.ascontiguousarray(picture), format="rgb24")
+        frame = rgb_to_bt709(source, self.pix_fmt)
         self._src, self._out = picture, frame
         return frame
 
@@ -71,7 +71,8 @@ def write_movie(project: Project, cut: Cut, codec: str, path: Path, options: Exp
     pix_fmt = CODECS[codec].pix_fmt
     metadata = {"title": title or project.name, "encoder": "Soul Studio"}
     writer = VideoWriter(path, cut.fps, cut.width, cut.height, codec, audio=audio,
-                         start_timecode=cut.start_timecode, overwrite=True, metadata=metadata, reel=reel)
+                         start_timecode=cut.start_timecode, overwrite=True, metadata=metadata, reel=reel,
+                         drop_frame=cut.drop)
     try:
         if WORKERS > 1 and len(cut.segments) > 1:
             _write_segments_parallel(writer, cut, pictures, pix_fmt, meter)
@@ -137,7 +138,7 @@ def _write_segments_parallel(writer: VideoWriter, cut: Cut, pictures: SegmentPic
         try:
             while True:
                 while len(pending) <= WORKERS and (seg := next(segments, None)) is not None:
-                    encoder, progress = writer.chunk_encoder(), [0]
+                    encoder, progress = writer.chunk_encoder(threads=WORKERS), [0]
                     future = pool.submit(_encode_segment, encoder, seg, pictures, pix_fmt, stop, progress)
                     pending.append((encoder, future, progress))
                 if not pending:
@@ -172,16 +173,25 @@ def _user_permissions(path: Path) -> None:
 def shot_cut(cut: Cut, seg: Segment) -> Cut:
     """The whole shot of ``seg`` as a cut of its own, timecoded at its timeline position."""
     whole = replace(seg, record_start=0, offset=0, length=seg.shot_length)
-    return Cut(cut.fps, cut.width, cut.height, [whole], seg.shot_length, seg.placement_start, cut.base_tc_frames)
+    return Cut(cut.fps, cut.width, cut.height, [whole], seg.shot_length, seg.placement_start, cut.base_tc_frames,
+               drop_frame=cut.drop_frame)
 
 
 def shot_clip_name(seg: Segment, codec: str) -> str:
     return f"{seg.index + 1:03d}_{safe_filename(seg.name)}{CODECS[codec].suffix}"
 
 
+# Shot clips are relinked by reel name, which only a QuickTime timecode track carries.
+CLIP_CODECS = {"h264_delivery": "h264_clip"}
+
+
 def write_shot_clips(project: Project, cut: Cut, codec: str, folder: Path, options: ExportOptions, meter: Meter,
                      warnings: list[str]) -> dict[int, Path]:
-    """One clip per shot of the cut (whole shot, record timecode, reel name) in ``folder``."""
+    """One clip per shot of the cut (whole shot, record timecode, reel name) in ``folder``.
+
+    H.264 clips are written as QuickTime (.mov) so the reel name travels with them.
+    """
+    codec = CLIP_CODECS.get(codec, codec)
     written: dict[int, Path] = {}
     for seg in cut.shots():
         if seg.index in written:
@@ -208,5 +218,6 @@ def write_image_sequence(project: Project, cut: Cut, folder: Path, stem: str, op
             frame_no += 1
             meter.step()
     wav = folder / f"{stem}.wav"
-    write_audio(wav, build_soundtrack(project, cut, options.take_audio, warnings), codec="pcm_s24le")
+    write_bwf(wav, build_soundtrack(project, cut, options.take_audio, warnings), sample_at(cut.start_tc_frames, cut.fps),
+              project.name)
     return sorted(folder.iterdir())

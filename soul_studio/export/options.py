@@ -18,6 +18,10 @@ MOVIE_FORMATS: dict[str, str] = {
     "prores422hq": "prores422hq",
     "prores422lt": "prores422lt",
     "prores4444": "prores4444",
+    "dnxhr_hqx": "dnxhr_hqx",
+    "dnxhr_lb": "dnxhr_lb",
+    "dnxhr_hqx_mxf": "dnxhr_hqx_mxf",
+    "dnxhr_lb_mxf": "dnxhr_lb_mxf",
 }
 """Conformed-movie formats and the engine codec preset each one uses."""
 
@@ -26,6 +30,7 @@ INTERCHANGE_FORMATS: dict[str, str] = {
     "fcp7xml": ".xml",
     "fcpxml": ".fcpxml",
     "edl": ".edl",
+    "aaf": ".aaf",
 }
 """Timeline formats and their usual file suffix."""
 
@@ -36,14 +41,20 @@ FORMAT_LABELS: dict[str, str] = {
     "prores422hq": "QuickTime ProRes 422 HQ",
     "prores422lt": "QuickTime ProRes 422 LT",
     "prores4444": "QuickTime ProRes 4444",
+    "dnxhr_hqx": "QuickTime DNxHR HQX 10-bit (Avid finishing)",
+    "dnxhr_lb": "QuickTime DNxHR LB (Avid offline proxy)",
+    "dnxhr_hqx_mxf": "MXF OP1a DNxHR HQX 10-bit (Avid)",
+    "dnxhr_lb_mxf": "MXF OP1a DNxHR LB (Avid proxy)",
     "png": "PNG image sequence + WAV",
     "otio": "OpenTimelineIO (.otio)",
     "fcp7xml": "Final Cut Pro 7 XML (Premiere, Resolve)",
     "fcpxml": "Final Cut Pro X XML (.fcpxml)",
     "edl": "CMX 3600 EDL (Avid)",
+    "aaf": "AAF (Avid Media Composer)",
 }
 
-SUFFIXES: dict[str, str] = {"mp4": ".mp4", "prores422hq": ".mov", "prores422lt": ".mov", "prores4444": ".mov", "png": ""}
+SUFFIXES: dict[str, str] = {"mp4": ".mp4", "prores422hq": ".mov", "prores422lt": ".mov", "prores4444": ".mov", "png": "",
+                            "dnxhr_hqx": ".mov", "dnxhr_lb": ".mov", "dnxhr_hqx_mxf": ".mxf", "dnxhr_lb_mxf": ".mxf"}
 SUFFIXES.update(INTERCHANGE_FORMATS)
 
 MISSING_CHOICES = ("portrait", "slate")
@@ -88,7 +99,9 @@ class ExportOptions:
     interchange files point at: ``export`` writes one clip per shot into ``media_folder``
     (default ``<output name>_media`` beside the output) in ``media_codec`` (a movie format:
     ``mp4`` or a ProRes flavour); ``takes``
-    links the takes and dialogue files already on disk.
+    links the takes and dialogue files already on disk. ``drop_frame`` picks drop-frame
+    or non-drop timecode at 29.97 (None: drop-frame, the broadcast convention); other
+    rates are always non-drop.
     """
 
     frame_range: tuple[int, int] | None = None
@@ -104,6 +117,7 @@ class ExportOptions:
     take_audio: bool = False
     final_delivery: bool = True
     stale_check: StaleCheck | None = None
+    drop_frame: bool | None = None
 
     def validate(self) -> None:
         if self.missing not in MISSING_CHOICES:

@@ -31,7 +31,7 @@ class Staging:
 
     def __init__(self, destination: Path) -> None:
         self.destination = destination
-        self.folder = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", suffix=".partial", dir=destination.parent))
+        self.folder = Path(tempfile.mkdtemp(prefix=f".{destination.name}.{os.getpid()}-", suffix=".partial", dir=destination.parent))
 
     def path(self, name: str) -> Path:
         return self.folder / name

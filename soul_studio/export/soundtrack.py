@@ -7,11 +7,15 @@ length on the timeline.
 
 from __future__ import annotations
 
+import os
 from fractions import Fraction
+from pathlib import Path
 
+import av
 import numpy as np
 
 from engine.media import DELIVERY_RATE, AudioClip, MediaError, load_audio
+from engine.media.audio import encode_audio_into
 from engine.timebase import fps_fraction
 from soul_studio.export.cut import Cut, Segment
 from soul_studio.project.model import Project
@@ -72,3 +76,21 @@ def build_soundtrack(project: Project, cut: Cut, take_audio: bool = False,
         n = min(samples.shape[1], total - at)
         track[:, at : at + n] = samples[:, :n]
     return AudioClip(track, DELIVERY_RATE)
+
+
+def write_bwf(path: str | os.PathLike[str], clip: AudioClip, time_reference: int, description: str = "") -> None:
+    """A 24-bit broadcast WAV whose ``bext`` chunk places it at ``time_reference`` samples
+    since midnight (its start timecode), as Pro Tools, Avid and Resolve read it."""
+    with av.open(str(path), mode="w", format="wav", options={"write_bext": "1"}) as container:
+        container.metadata["time_reference"] = str(int(time_reference))
+        container.metadata["originator"] = "Soul Studio"
+        container.metadata["description"] = description[:256]
+        stream = container.add_stream("pcm_s24le", rate=clip.sample_rate, layout="stereo" if clip.channels == 2 else "mono")
+        encode_audio_into(container, stream, clip)
+    Path(path).chmod(0o666 & ~_umask())
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

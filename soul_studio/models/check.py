@@ -20,6 +20,7 @@ from typing import Any
 
 from soul_studio.models.registry import KINDS
 
+INFINITETALK_KINDS = ("infinitetalk", "infinitetalk-adapter", "infinitetalk-audio", "draft-lora")
 _MISSING = re.compile(r"^(\S+?) is missing")
 
 
@@ -88,6 +89,8 @@ def check_folder(path: str | os.PathLike[str], kind: str, check_shapes: bool = T
         raise ValueError(f"unknown model kind {kind!r}; choose one of {', '.join(KINDS)}")
     root = Path(path).expanduser()
     check = ModelCheck(kind=kind, folder=str(root))
+    if kind == "draft-lora" and root.is_file():
+        return _check_lora_path(check, root, check_shapes)
     if not root.is_dir():
         check.errors.append(f"{root} is not a folder")
         return check
@@ -105,11 +108,28 @@ def check_folder(path: str | os.PathLike[str], kind: str, check_shapes: bool = T
         _check_component(check, root, "audio_encoder", check_shapes)
     elif kind == "student":
         _check_student(check, root, check_shapes)
+    elif kind in INFINITETALK_KINDS:
+        from soul_studio.models.check_infinitetalk import check_kind
+
+        check_kind(kind, check, root, check_shapes)
     else:
         _check_light_vae(check, root, check_shapes)
     _note_missing(check)
     if not check.fingerprint:
         check.fingerprint = _fingerprint(root, check.files)
+    return check
+
+
+def _check_lora_path(check: ModelCheck, path: Path, check_shapes: bool) -> ModelCheck:
+    """A draft LoRA registered as a single file."""
+    from soul_studio.models.check_infinitetalk import check_draft_lora
+
+    try:
+        check.files = {path.name: path.stat().st_size}
+    except OSError:
+        check.files = {}
+    check_draft_lora(check, path, check_shapes)
+    check.fingerprint = _fingerprint(path.parent, check.files)
     return check
 
 

@@ -5,6 +5,7 @@
     soul-studio models remove NAME
     soul-studio models check [NAME]
     soul-studio models vram [--gpu N] [--card-gb 24]
+    soul-studio models catalogue [--backend infinitetalk] [--folder PATH]
 
 Exit codes: 0 fine, 1 a checked model has problems (or a preset fits no card), 2 bad usage.
 ``--json`` prints machine-readable results for scripts.
@@ -47,6 +48,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     vram.add_argument("--card-gb", type=float, action="append", default=None,
                       help=f"compare with a card of this size (default without a GPU: {', '.join(map(str, CARD_SIZES_GB))})")
     vram.set_defaults(func=run_vram)
+    cat = sub.add_parser("catalogue", help="known models: sources, licences, where they go, GPU memory")
+    cat.add_argument("--backend", choices=("soul", "infinitetalk"), default=None)
+    cat.add_argument("--folder", default="MODEL_FOLDER", help="the model folder to show in the download commands")
+    cat.set_defaults(func=run_catalogue)
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
 
 
@@ -195,3 +200,33 @@ def run_vram(args: argparse.Namespace) -> int:
             fits = "  ".join(f"{'fits' if row['fits'][label] else 'too big':>18}" for label, _ in targets)
             print(f"{row['preset']:<8} {'yes' if row['offload'] else 'no':<8} {row['total_gib']:>7.1f}GB  {fits}")
     return 0 if any(any(r["fits"].values()) for r in table) else 1
+
+
+def run_catalogue(args: argparse.Namespace) -> int:
+    """Print the catalogue: what to download for each backend, licences (flagged when restricted), VRAM."""
+    from soul_studio.models.catalogue import describe, entries, infinitetalk_vram_table
+
+    chosen = entries(args.backend)
+    show_vram = args.backend in (None, "infinitetalk")
+    if args.json:
+        data: dict[str, Any] = {"models": [e.to_dict() for e in chosen]}
+        if show_vram:
+            data["infinitetalk_vram"] = infinitetalk_vram_table(1) + infinitetalk_vram_table(2)
+        print(json.dumps(data, indent=2))
+        return 0
+    for backend in dict.fromkeys(e.backend for e in chosen):
+        print(f"== {backend} backend ==")
+        for e in (e for e in chosen if e.backend == backend):
+            print(describe(e, args.folder))
+        print()
+    flagged = [e for e in chosen if e.flagged]
+    for e in flagged:
+        print(f"licence flag: {e.name}: {e.licence_note}")
+    if show_vram:
+        print("\ninfinitetalk GPU memory (estimates; one speaker, two speakers add routing memory):")
+        for row in infinitetalk_vram_table(1):
+            cards = "; ".join(f"{card}: {what}" for card, what in row["cards"].items())
+            print(f"  {row['preset']:<12} resident {row['peaks_gb']['resident']:.0f} GB, model offload "
+                  f"{row['peaks_gb']['model_offload']:.0f} GB, group offload {row['peaks_gb']['group_offload']:.0f} GB"
+                  f"\n      {cards}")
+    return 0

@@ -23,6 +23,12 @@ KINDS: dict[str, str] = {
     "audio-encoder": "Wav2Vec2 audio encoder (config.json + model.safetensors + preprocessor_config.json)",
     "student": "distilled few-step student (distill.json + transformer/ or LoRA safetensors)",
     "light-vae": "light VAE decoder for drafts (config.json + diffusion_pytorch_model.safetensors)",
+    "infinitetalk": "Wan2.1-I2V-14B-480P diffusers folder for the infinitetalk backend "
+                    "(may include infinitetalk/, audio_encoder/ and loras/)",
+    "infinitetalk-adapter": "InfiniteTalk audio adapters (single/ and multi/infinitetalk.safetensors)",
+    "infinitetalk-audio": "chinese-wav2vec2-base audio encoder (config.json + model.safetensors + "
+                          "preprocessor_config.json)",
+    "draft-lora": "lightx2v 4-step distillation LoRA for Wan2.1-I2V-14B (one .safetensors file)",
 }
 REGISTRY_VERSION = 1
 
@@ -134,6 +140,29 @@ def soul_render_options(registry: ModelRegistry, preferred: str = "soul") -> dic
         chosen = next((e for e in models if e.name == preferred), models[0])
         options["model_folder"] = chosen.path
     for kind, key in (("student", "student_folder"), ("light-vae", "light_vae_folder")):
+        if by_kind.get(kind):
+            options[key] = by_kind[kind][0].path
+    return options
+
+
+def infinitetalk_render_options(registry: ModelRegistry, preferred: str = "infinitetalk") -> dict[str, str]:
+    """Job options that point the infinitetalk backend at the registered folders.
+
+    ``model_folder`` is the infinitetalk entry named ``preferred`` (else the first one);
+    ``adapter_folder``, ``audio_encoder_folder`` and ``draft_lora`` the first registered
+    adapter download, chinese-wav2vec2-base and LoRA. Kinds with nothing registered are left
+    out, so the backend looks inside the model folder.
+    """
+    by_kind: dict[str, list[ModelEntry]] = {}
+    for name in registry.names():
+        entry = registry.entries[name]
+        by_kind.setdefault(entry.kind, []).append(entry)
+    options: dict[str, str] = {}
+    models = by_kind.get("infinitetalk", [])
+    if models:
+        options["model_folder"] = next((e for e in models if e.name == preferred), models[0]).path
+    for kind, key in (("infinitetalk-adapter", "adapter_folder"), ("infinitetalk-audio", "audio_encoder_folder"),
+                      ("draft-lora", "draft_lora")):
         if by_kind.get(kind):
             options[key] = by_kind[kind][0].path
     return options

@@ -16,14 +16,17 @@ from soul_studio.project.model import (
 )
 from soul_studio.project.storage import (
     PROJECT_SUFFIX,
+    archive_autosave,
     autosave_path,
     discard_autosave,
     has_newer_autosave,
+    last_good_backup,
     list_backups,
     load_project,
     missing_media,
     save_project,
     write_autosave,
+    write_recovery,
 )
 
 __all__ = [
@@ -41,12 +44,15 @@ __all__ = [
     "Timeline",
     "TimelineEntry",
     "Voice",
+    "archive_autosave",
     "autosave_path",
     "discard_autosave",
     "has_newer_autosave",
+    "last_good_backup",
     "list_backups",
     "load_project",
     "missing_media",
     "save_project",
     "write_autosave",
+    "write_recovery",
 ]

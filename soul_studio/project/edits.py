@@ -8,8 +8,10 @@ exactly (checked by the tests with dataclass equality).
 from __future__ import annotations
 
 import copy
+import os
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from engine.timebase import frames_to_seconds
@@ -150,6 +152,7 @@ class RemoveCharacter(Edit):
     character_id: str
     text: str = "Remove Character"
     _state: tuple[int, Character, list[str]] | None = None
+    _partnered: list[str] = field(default_factory=list, repr=False)  # two-shots they were the partner of
 
     def apply(self, project: Project) -> None:
         c = project.character(self.character_id)
@@ -158,9 +161,12 @@ class RemoveCharacter(Edit):
         index = project.characters.index(c)
         affected = [s.id for s in project.shots.values() if s.character_id == c.id]
         self._state = (index, c, affected)
+        self._partnered = [s.id for s in project.shots.values() if s.partner_id == c.id]
         project.characters.remove(c)
         for sid in affected:
             project.shots[sid].character_id = None
+        for sid in self._partnered:
+            project.shots[sid].partner_id = None
         project.notify("cast", c)
 
     def revert(self, project: Project) -> None:
@@ -169,6 +175,8 @@ class RemoveCharacter(Edit):
         project.characters.insert(index, c)
         for sid in affected:
             project.shots[sid].character_id = c.id
+        for sid in self._partnered:
+            project.shots[sid].partner_id = c.id
         project.notify("cast", c)
 
 
@@ -300,42 +308,67 @@ def trim_shot(project: Project, shot_id: str, head_frames: int = 0, tail_frames:
 class SplitShot(Edit):
     """Split a shot at ``frame`` (timeline frame): the tail becomes a new shot.
 
-    The dialogue range is divided; takes stay with the head (the tail has none yet).
+    The dialogue range is divided. ``head_takes``/``tail_takes`` (made by
+    :func:`soul_studio.render.split.split_keeping_picture`) let both halves keep the
+    picture they had: the same take files, the tail from the split frame on.
     """
 
     shot_id: str
     frame: int
     new_shot_id: str = ""
+    head_takes: list[Take] = field(default_factory=list)
+    tail_takes: list[Take] = field(default_factory=list)
     text: str = "Split Shot"
     _old: dict[str, Any] = field(default_factory=dict, repr=False)
 
-    def apply(self, project: Project) -> None:
+    def halves(self, project: Project) -> tuple[Shot, Shot, int]:
+        """Copies of the head and tail as the split makes them (nothing changes), and the cut in frames."""
         placement = next((p for p in project.placements() if p.shot.id == self.shot_id), None)
         if placement is None or not placement.start < self.frame < placement.end:
             raise ValueError("the split point must fall inside the shot")
         shot = placement.shot
-        offset = frames_to_seconds(self.frame - placement.start, project.fps)
-        self._old = {"audio_out": shot.audio_out, "hold_seconds": shot.hold_seconds}
+        cut_frames = self.frame - placement.start
+        offset = frames_to_seconds(cut_frames, project.fps)
+        head = copy.deepcopy(shot)
         tail = copy.deepcopy(shot)
-        tail.takes = []
-        tail.id = self.new_shot_id or tail.id + "b"
-        self.new_shot_id = tail.id
+        head.takes, tail.takes = [], []
+        tail.picked_take = None
+        tail.id = self.new_shot_id or shot.id + "b"
         tail.name = (shot.name or "Shot") + " (split)"
         if shot.audio:
-            cut = shot.audio_in + offset
+            cut = max(shot.audio_in + frames_to_seconds(1, project.fps), shot.audio_in + offset - shot.handle_head)
             tail.audio_in = cut
-            shot.audio_out = cut
+            head.audio_out = cut
+            head.handle_tail, tail.handle_head = 0.0, 0.0
         else:
             tail.hold_seconds = shot.hold_seconds - offset
-            shot.hold_seconds = offset
+            head.hold_seconds = offset
+        return head, tail, cut_frames
+
+    def apply(self, project: Project) -> None:
+        head, tail, _ = self.halves(project)
+        shot = project.shots[self.shot_id]
+        self.new_shot_id = tail.id
+        self._old = {k: getattr(shot, k) for k in ("audio_out", "hold_seconds", "handle_tail", "picked_take")}
+        shot.audio_out, shot.hold_seconds, shot.handle_tail = head.audio_out, head.hold_seconds, head.handle_tail
+        shot.takes.extend(self.head_takes)
+        tail.takes = list(self.tail_takes)
+        picked = shot.take(shot.picked_take)
+        if picked is not None and self.head_takes:
+            shot.picked_take = next((t.id for t in self.head_takes if t.file == picked.file), None)
         project.shots[tail.id] = tail
-        project.timeline.entries.insert(placement.index + 1, TimelineEntry(tail.id, 0))
+        index = project.timeline.index_of(self.shot_id)
+        track = project.timeline.entries[index].track
+        project.timeline.entries.insert(index + 1, TimelineEntry(tail.id, 0, track))
         project.notify("timeline", shot)
 
     def revert(self, project: Project) -> None:
         shot = project.shots[self.shot_id]
-        shot.audio_out = self._old["audio_out"]
-        shot.hold_seconds = self._old["hold_seconds"]
+        for key, value in self._old.items():
+            setattr(shot, key, value)
+        for take in self.head_takes:
+            if take in shot.takes:
+                shot.takes.remove(take)
         del project.timeline.entries[project.timeline.index_of(self.new_shot_id)]
         del project.shots[self.new_shot_id]
         project.notify("timeline", shot)
@@ -389,6 +422,83 @@ class AddTake(Edit):
     def revert(self, project: Project) -> None:
         project.shots[self.shot_id].takes.remove(self.take)
         project.notify("takes", project.shots[self.shot_id])
+
+
+@dataclass
+class PickTake(Edit):
+    """Use ``take_id`` for the shot (None: back to the best fresh take)."""
+
+    shot_id: str
+    take_id: str | None
+    text: str = "Use Take"
+    _old: str | None = None
+
+    def apply(self, project: Project) -> None:
+        shot = project.shots[self.shot_id]
+        self._old = shot.picked_take
+        shot.picked_take = self.take_id
+        project.notify("takes", shot)
+
+    def revert(self, project: Project) -> None:
+        shot = project.shots[self.shot_id]
+        shot.picked_take = self._old
+        project.notify("takes", shot)
+
+
+def _take_files(project: Project, take: Take) -> list[Path]:
+    """The take's movie and its JSON sidecar (when there is one)."""
+    movie = project.resolve(take.file)
+    if movie is None:
+        return []
+    return [p for p in (movie, movie.with_suffix(".json")) if p.exists()]
+
+
+@dataclass
+class TrashTake(Edit):
+    """Move a take's files into the project's ``trash/`` folder and drop it from its shot.
+
+    Undo moves the files back. Another shot that shares the file (a split half) keeps it.
+    """
+
+    shot_id: str
+    take_id: str
+    text: str = "Move Take to Trash"
+    _state: tuple[int, Take, str | None] | None = None
+    _moved: list[tuple[str, str]] = field(default_factory=list, repr=False)
+
+    def apply(self, project: Project) -> None:
+        shot = project.shots[self.shot_id]
+        take = shot.take(self.take_id)
+        if take is None:
+            raise KeyError(self.take_id)
+        trash = project.trash_folder
+        if trash is None:
+            raise ValueError("save the project first: trashed takes go into its trash/ folder")
+        index = shot.takes.index(take)
+        self._state = (index, take, shot.picked_take)
+        shared = any(t.file == take.file for s in project.shots.values() for t in s.takes if t is not take)
+        self._moved = []
+        if not shared:
+            trash.mkdir(parents=True, exist_ok=True)
+            for path in _take_files(project, take):
+                target = trash / path.name
+                os.replace(path, target)
+                self._moved.append((str(path), str(target)))
+        del shot.takes[index]
+        if shot.picked_take == take.id:
+            shot.picked_take = None
+        project.notify("takes", shot)
+
+    def revert(self, project: Project) -> None:
+        assert self._state is not None
+        index, take, picked = self._state
+        for original, target in reversed(self._moved):
+            if os.path.exists(target):
+                os.replace(target, original)
+        shot = project.shots[self.shot_id]
+        shot.takes.insert(index, take)
+        shot.picked_take = picked
+        project.notify("takes", shot)
 
 
 class EditHistory:

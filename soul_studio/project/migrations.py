@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 Migration = Callable[[dict[str, Any]], dict[str, Any]]
 _MIGRATIONS: dict[int, Migration] = {}
@@ -85,3 +85,13 @@ def _v0_to_v1(data: dict[str, Any]) -> dict[str, Any]:
         "shots": shots,
         "timeline": {"entries": entries, "markers": []},
     }
+
+
+@migration(1)
+def _v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    """v2 puts every clip on a video track (v1 had one: V1) and keeps track switches."""
+    timeline = dict(data.get("timeline") or {})
+    timeline["entries"] = [{**e, "track": e.get("track", "V1")} for e in timeline.get("entries", [])]
+    timeline.setdefault("tracks", [])
+    data["timeline"] = timeline
+    return data

@@ -58,7 +58,11 @@ class Character:
 
 @dataclass
 class Take:
-    """One rendered version of a shot. Takes are never deleted when a shot changes."""
+    """One rendered version of a shot. Takes are never deleted when a shot changes.
+
+    ``offset`` is the frame of ``file`` where this shot begins: the halves of a split
+    shot share the take they were cut from, each from its own frame.
+    """
 
     file: str
     job_hash: str
@@ -68,6 +72,7 @@ class Take:
     created: str = field(default_factory=utc_now)
     error: str = ""
     seed: int = 0
+    offset: int = 0
     id: str = field(default_factory=new_id)
 
     @property
@@ -81,6 +86,9 @@ class Shot:
 
     ``audio_out`` None means the end of the audio file; ``audio_length`` caches the
     file's duration so the shot's length is known without decoding it again.
+    ``handle_head``/``handle_tail`` add silent seconds before and after the dialogue
+    (a pause before the line, a reaction after it). ``picked_take`` is the take the
+    editor chose (see :func:`soul_studio.render.takes.take_in_use`).
     """
 
     character_id: str | None = None
@@ -97,16 +105,47 @@ class Shot:
     notes: str = ""
     temp_audio: bool = False
     takes: list[Take] = field(default_factory=list)
+    picked_take: str | None = None
+    handle_head: float = 0.0
+    handle_tail: float = 0.0
     id: str = field(default_factory=new_id)
+    # A two-shot (infinitetalk backend): a second character with their own line, both in one
+    # picture (``two_shot_image``, else the first character's portrait). Both ranges start
+    # with the shot; ``partner_left`` puts the partner on the left of the frame.
+    partner_id: str | None = None
+    partner_audio: str | None = None
+    partner_audio_in: float = 0.0
+    partner_audio_out: float | None = None
+    partner_audio_length: float | None = None
+    two_shot_image: str | None = None
+    partner_left: bool = False
+    speaker_boxes: list[list[float]] | None = None  # [x0, y0, x1, y1] per speaker, left to right, normalised
+
+    @property
+    def is_two_shot(self) -> bool:
+        return self.partner_id is not None
+
+    @property
+    def partner_duration(self) -> float | None:
+        """Seconds of the partner's dialogue range, when they have one."""
+        if not (self.is_two_shot and self.partner_audio):
+            return None
+        end = self.partner_audio_out if self.partner_audio_out is not None else self.partner_audio_length
+        return None if end is None else max(0.0, end - self.partner_audio_in)
 
     @property
     def duration(self) -> float:
-        """Seconds on the timeline: the dialogue range, or the hold when silent."""
+        """Seconds on the timeline: the dialogue range (the longer one in a two-shot), or the hold when silent."""
+        own = None
         if self.audio:
             end = self.audio_out if self.audio_out is not None else self.audio_length
             if end is not None:
-                return max(0.0, end - self.audio_in)
-        return self.hold_seconds
+                own = max(0.0, end - self.audio_in)
+        ranges = [d for d in (own, self.partner_duration) if d is not None]
+        return max(ranges) + self.handle_head + self.handle_tail if ranges else self.hold_seconds
+
+    def take(self, take_id: str | None) -> Take | None:
+        return next((t for t in self.takes if t.id == take_id), None) if take_id else None
 
     def frames(self, fps: float) -> int:
         return frame_count(self.duration, fps)
@@ -136,38 +175,80 @@ class Marker:
     id: str = field(default_factory=new_id)
 
 
+VIDEO_TRACKS = ("V1", "V2")
+MUSIC_TRACK = "M1"
+
+
 @dataclass
 class TimelineEntry:
-    """A shot on the video track, after ``gap_before`` frames of black."""
+    """A shot on video track ``track``, after ``gap_before`` frames of black on that track.
+
+    Each track lays its own entries end to end (in list order), so shots on V1 and V2
+    may overlap in time: V2 is on top in the picture, both lines are heard.
+    """
 
     shot_id: str
     gap_before: int = 0
+    track: str = "V1"
+
+
+@dataclass
+class Track:
+    """A timeline track's switches. Dialogue tracks are keyed ``A:<character id>``."""
+
+    key: str
+    mute: bool = False
+    solo: bool = False
+    lock: bool = False
+
+
+def dialogue_track(character_id: str | None) -> str:
+    return f"A:{character_id or '-'}"
 
 
 @dataclass
 class Placement:
-    """Where a shot lands on the timeline, in frames [start, end)."""
+    """Where a shot lands on the timeline, in frames [start, end), on video track ``track``."""
 
     shot: Shot
     index: int
     start: int
     end: int
+    track: str = "V1"
 
     @property
     def length(self) -> int:
         return self.end - self.start
 
+    @property
+    def shown(self) -> tuple[int, int]:
+        """The frames of it the picture shows (all of them unless an upper track covers some)."""
+        return self.start, self.end
+
+
+@dataclass
+class ShownPlacement(Placement):
+    """A placement of which only frames ``shown`` = (from, to) are visible in the picture."""
+
+    shown_from: int = 0
+    shown_to: int = 0
+
+    @property
+    def shown(self) -> tuple[int, int]:  # type: ignore[override]
+        return self.shown_from, self.shown_to
+
 
 @dataclass
 class Timeline:
-    """The cut: shots in order on one video track, dialogue on the audio track below.
+    """The cut: shots on video tracks V1/V2, each shot's line on its character's dialogue track.
 
-    Positions are derived (gap + lengths of earlier shots), so trimming a shot ripples
-    the rest of the scene the way dialogue editors expect.
+    Positions are derived per track (gap + lengths of earlier shots on that track), so
+    trimming a shot ripples the rest of its track the way dialogue editors expect.
     """
 
     entries: list[TimelineEntry] = field(default_factory=list)
     markers: list[Marker] = field(default_factory=list)
+    tracks: list[Track] = field(default_factory=list)
 
     def index_of(self, shot_id: str) -> int:
         for i, entry in enumerate(self.entries):
@@ -177,6 +258,19 @@ class Timeline:
 
     def shot_ids(self) -> list[str]:
         return [e.shot_id for e in self.entries]
+
+    def track(self, key: str) -> Track:
+        """The switches of track ``key`` (created, all off, on first use)."""
+        for t in self.tracks:
+            if t.key == key:
+                return t
+        t = Track(key)
+        self.tracks.append(t)
+        return t
+
+    def switches(self, key: str) -> Track:
+        """Like :meth:`track` but never adds one (a default, all-off Track)."""
+        return next((t for t in self.tracks if t.key == key), Track(key))
 
 
 @dataclass
@@ -233,6 +327,11 @@ class Project:
     def takes_folder(self) -> Path | None:
         return self.folder / "takes" if self.folder is not None else None
 
+    @property
+    def trash_folder(self) -> Path | None:
+        """Where deleted takes go (undo brings them back)."""
+        return self.folder / "trash" if self.folder is not None else None
+
     def resolve(self, relative: str | None) -> Path | None:
         """Absolute path of a project-relative path (None stays None)."""
         if relative is None:
@@ -275,31 +374,62 @@ class Project:
         return [self.shots[e.shot_id] for e in self.timeline.entries if e.shot_id in self.shots]
 
     def placements(self) -> list[Placement]:
-        """Each timeline shot with its frame range, in order."""
+        """Each timeline shot with its frame range, ordered by start (then track)."""
         out: list[Placement] = []
-        cursor = 0
+        cursors: dict[str, int] = {}
         for i, entry in enumerate(self.timeline.entries):
             shot = self.shots.get(entry.shot_id)
             if shot is None:
                 continue
-            start = cursor + entry.gap_before
+            start = cursors.get(entry.track, 0) + entry.gap_before
             end = start + shot.frames(self.fps)
-            out.append(Placement(shot, i, start, end))
-            cursor = end
+            out.append(Placement(shot, i, start, end, entry.track))
+            cursors[entry.track] = end
+        if len(cursors) > 1:
+            order = {t: n for n, t in enumerate(VIDEO_TRACKS)}
+            out.sort(key=lambda p: (p.start, order.get(p.track, 99), p.index))
         return out
+
+    def track_placements(self, track: str) -> list[Placement]:
+        return [p for p in self.placements() if p.track == track]
+
+    def picture_placements(self) -> list[Placement]:
+        """The picture as one non-overlapping sequence: where tracks overlap the upper one wins.
+
+        A lower clip partly covered keeps its own ``start`` (so offsets into it stay right)
+        and is listed once per visible stretch with ``shown`` set to that stretch.
+        """
+        places = self.placements()
+        if all(p.track == places[0].track for p in places) if places else True:
+            return places
+        order = {t: n for n, t in enumerate(VIDEO_TRACKS)}
+        upper_first = sorted(places, key=lambda p: -order.get(p.track, 0))
+        taken: list[tuple[int, int]] = []
+        pieces: list[Placement] = []
+        for p in upper_first:
+            free = [(p.start, p.end)]
+            for a, b in taken:
+                free = [piece for s, e in free for piece in ((s, min(e, a)), (max(s, b), e)) if piece[1] > piece[0]]
+            for s, e in free:
+                pieces.append(ShownPlacement(p.shot, p.index, p.start, p.end, p.track, s, e))
+            taken.append((p.start, p.end))
+        pieces.sort(key=lambda p: p.shown[0])
+        return pieces
 
     def duration_frames(self) -> int:
         places = self.placements()
-        return places[-1].end if places else 0
+        return max((p.end for p in places), default=0)
 
     def duration_seconds(self) -> float:
         return frames_to_seconds(self.duration_frames(), self.fps)
 
     def placement_at(self, frame: int) -> Placement | None:
-        for p in self.placements():
-            if p.start <= frame < p.end:
-                return p
-        return None
+        """The clip whose picture shows at ``frame`` (the upper track where two overlap)."""
+        hits = [p for p in self.placements() if p.start <= frame < p.end]
+        if not hits:
+            return None
+        order = {t: n for n, t in enumerate(VIDEO_TRACKS)}
+        return max(hits, key=lambda p: order.get(p.track, 0))
 
     def iter_takes(self) -> Iterator[tuple[Shot, Take]]:
         for shot in self.shots.values():

@@ -16,6 +16,7 @@ from soul_studio.project.model import (
     Take,
     Timeline,
     TimelineEntry,
+    Track,
     Voice,
 )
 
@@ -48,6 +49,7 @@ def project_to_dict(project: Project) -> dict[str, Any]:
         "timeline": {
             "entries": [dataclasses.asdict(e) for e in project.timeline.entries],
             "markers": [dataclasses.asdict(m) for m in project.timeline.markers],
+            "tracks": [dataclasses.asdict(t) for t in project.timeline.tracks],
         },
         "media": [dataclasses.asdict(m) for m in project.media],
     }
@@ -72,6 +74,7 @@ def project_from_dict(data: dict[str, Any]) -> Project:
     timeline = Timeline(
         entries=[TimelineEntry(**_fields(TimelineEntry, e)) for e in tl.get("entries", [])],
         markers=[Marker(**_fields(Marker, m)) for m in tl.get("markers", [])],
+        tracks=[Track(**_fields(Track, t)) for t in tl.get("tracks", [])],
     )
     return Project(
         name=data.get("name", "Untitled"),

@@ -2,30 +2,43 @@
 
 - Saves are atomic: temp file in the same folder, fsync, rename. A crash mid-save
   leaves the previous file intact.
-- The previous version goes to ``.backups/`` first; the last ``keep`` saves are kept.
+- The previous version goes to ``.backups/NAME.STAMP.soulproj`` first, written atomically
+  and named after the project file, so two projects in one folder never share backups;
+  the last ``keep`` saves are kept. A backup that does not load is never offered as the
+  last good save.
 - Autosave writes ``.NAME.soulproj.autosave`` beside the project; opening offers to
-  recover it when it is newer than the project file.
-- A corrupt or future-version file raises :class:`ProjectFileError` and is never written.
+  recover it when it is newer than the project file. :func:`archive_autosave` moves one
+  into the backups instead of deleting it.
+- A corrupt or future-version file raises :class:`ProjectFileError` and is never written;
+  so does a file whose values are out of range (the field is named) or a duplicate id.
+- A save that fails leaves the previous file as it was; :func:`write_recovery` puts the
+  unsaved state in a recovery file and says where.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
-import shutil
+import re
+import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from engine import atomic
+from engine.limits import special_file_problem
 from soul_studio.project.errors import ProjectFileError
 from soul_studio.project.migrations import SCHEMA_VERSION, migrate, schema_version_of
 from soul_studio.project.model import Project
 from soul_studio.project.serialize import FORMAT_NAME, project_from_dict, project_to_dict
+from soul_studio.project.validate import InvalidField, validate_project_dict
 
 PROJECT_SUFFIX = ".soulproj"
 BACKUP_FOLDER = ".backups"
 DEFAULT_BACKUPS = 10
+MAX_PROJECT_BYTES = 256 * 1024 * 1024
+_STAMP = r"\d{8}T\d{12}"
 
 
 def write_atomic(path: str | os.PathLike[str], data: bytes) -> None:
@@ -43,35 +56,109 @@ def backup_folder(path: str | os.PathLike[str]) -> Path:
     return Path(path).parent / BACKUP_FOLDER
 
 
+def _stamp() -> str:
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+
+
 def list_backups(path: str | os.PathLike[str]) -> list[Path]:
-    """Backups of ``path``, oldest first."""
+    """Backups of ``path`` (and of no other project in its folder), oldest first."""
     p = Path(path)
     folder = backup_folder(p)
     if not folder.is_dir():
         return []
-    return sorted(folder.glob(f"{p.stem}.*{PROJECT_SUFFIX}"))
+    pattern = re.compile(re.escape(p.stem) + r"\." + _STAMP + re.escape(PROJECT_SUFFIX))
+    return sorted(f for f in folder.iterdir() if pattern.fullmatch(f.name))
 
 
-def _encode(project: Project) -> bytes:
-    return (json.dumps(project_to_dict(project), indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+def backup_loads(backup: Path) -> bool:
+    """True when ``backup`` is a project this version can open."""
+    try:
+        data = _read_json(backup, hint=False)
+        version = schema_version_of(data)
+        if version > SCHEMA_VERSION:
+            return False
+        data, _ = migrate(data)
+        validate_project_dict(data)
+        project_from_dict(data)
+    except (ProjectFileError, KeyError, TypeError, ValueError, AttributeError, OverflowError):
+        return False
+    return True
+
+
+def last_good_backup(path: str | os.PathLike[str]) -> Path | None:
+    """The newest backup of ``path`` that loads, or None."""
+    for backup in reversed(list_backups(path)):
+        if backup_loads(backup):
+            return backup
+    return None
+
+
+def _encode(project: Project, ascii_only: bool = False) -> bytes:
+    data = project_to_dict(project)
+    where = project.path or "<unsaved>"
+    try:
+        text = json.dumps(data, indent=2, ensure_ascii=ascii_only, allow_nan=False) + "\n"
+    except ValueError:
+        field_name = _find_field(data, "", lambda v: isinstance(v, float) and not math.isfinite(v))
+        raise ProjectFileError(where, f"{field_name or 'a number'} is not a finite number",
+                               "set it to a real value and save again") from None
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        field_name = _find_field(data, "", _not_utf8) or "a text field"
+        raise ProjectFileError(where, f"{field_name} holds a broken character (a lone surrogate)",
+                               "retype that text or rename the file it names") from None
+
+
+def _not_utf8(value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _find_field(value: Any, where: str, bad: Any) -> str:
+    """The field path (``shots[0].text``) of the first value ``bad`` says cannot be written."""
+    if bad(value):
+        return where or "a field"
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        sub = f"{where}[{key}]" if isinstance(key, int) else (f"{where}.{key}" if where else str(key))
+        found = _find_field(item, sub, bad)
+        if found:
+            return found
+    return ""
 
 
 def _rotate_backups(path: Path, keep: int) -> None:
+    """Copy the current save into the backups atomically, verified, then drop the oldest."""
     if keep <= 0 or not path.exists():
         return
     folder = backup_folder(path)
+    if folder.exists() and not folder.is_dir():
+        raise ProjectFileError(path, f"{folder} is a file, so no backup can be kept",
+                               "move that file away and save again")
     folder.mkdir(exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
-    shutil.copy2(path, folder / f"{path.stem}.{stamp}{PROJECT_SUFFIX}")
+    current = path.read_bytes()
+    target = folder / f"{path.stem}.{_stamp()}{PROJECT_SUFFIX}"
+    write_atomic(target, current)
+    if target.read_bytes() != current:
+        target.unlink(missing_ok=True)
+        raise OSError(f"the backup {target} did not read back as written")
     backups = list_backups(path)
     for old in backups[: max(0, len(backups) - keep)]:
         old.unlink(missing_ok=True)
 
 
-def save_project(project: Project, path: str | os.PathLike[str] | None = None, keep_backups: int = DEFAULT_BACKUPS) -> Path:
+def save_project(project: Project, path: str | os.PathLike[str] | None = None, keep_backups: int = DEFAULT_BACKUPS,
+                 clear_autosave: bool = True) -> Path:
     """Save atomically (backing up the previous save); returns the path written.
 
     Saving to a new path re-bases the project's relative media paths onto the new folder.
+    ``clear_autosave=False`` leaves an autosave beside the project alone (headless commands).
     """
     target = Path(path) if path is not None else project.path
     if target is None:
@@ -83,14 +170,65 @@ def save_project(project: Project, path: str | os.PathLike[str] | None = None, k
         raise ProjectFileError(target, "folder does not exist")
     if project.path is not None and target != project.path.resolve():
         _rebase_paths(project, target.parent)
+    previous_path = project.path
     project.path = target
-    data = _encode(project)
+    try:
+        data = _encode(project)
+    except ProjectFileError:
+        project.path = previous_path
+        raise
     try:
         _rotate_backups(target, keep_backups)
         write_atomic(target, data)
     except OSError as exc:
-        raise ProjectFileError(target, f"cannot save ({exc.strerror or exc})", "free disk space or choose another folder") from exc
-    autosave_path(target).unlink(missing_ok=True)
+        hint = "free disk space or choose another folder"
+        if isinstance(exc, PermissionError) or exc.errno == 30:
+            hint = "the folder is read-only: save the project somewhere you can write"
+        raise ProjectFileError(target, f"cannot save ({exc.strerror or exc})", hint) from exc
+    if clear_autosave:
+        autosave_path(target).unlink(missing_ok=True)
+    return target
+
+
+def recovery_path(path: str | os.PathLike[str]) -> Path:
+    p = Path(path)
+    return p.with_name(f"{p.stem}.recovered-{_stamp()}{PROJECT_SUFFIX}")
+
+
+def write_recovery(project: Project) -> Path:
+    """Write the unsaved state beside the project (or, failing that, in the temp folder).
+
+    The project file itself is not touched; open the returned file to get the work back.
+    """
+    target = project.path or Path.cwd() / f"{project.name or 'Untitled'}{PROJECT_SUFFIX}"
+    data = _encode(project, ascii_only=True)  # escapes what UTF-8 cannot hold: nothing is dropped
+    candidates = [recovery_path(target), Path(tempfile.gettempdir()) / recovery_path(target).name]
+    last: OSError | None = None
+    for candidate in candidates:
+        try:
+            write_atomic(candidate, data)
+            return candidate
+        except OSError as exc:
+            last = exc
+    raise ProjectFileError(target, f"cannot write a recovery file either ({last})", "free disk space")
+
+
+def archive_autosave(path: str | os.PathLike[str]) -> Path | None:
+    """Move the project's autosave into its backups folder (never delete it); returns where it went.
+
+    Used when the user declines recovery or a headless command finds one: the work stays
+    recoverable as ``.backups/NAME.autosave-STAMP.soulproj``.
+    """
+    p = Path(path)
+    auto = autosave_path(p)
+    if not auto.exists():
+        return None
+    folder = backup_folder(p)
+    if folder.exists() and not folder.is_dir():
+        folder = p.parent
+    folder.mkdir(exist_ok=True)
+    target = folder / f"{p.stem}.autosave-{_stamp()}{PROJECT_SUFFIX}"
+    os.replace(auto, target)
     return target
 
 
@@ -111,6 +249,8 @@ def _rebase_paths(project: Project, new_folder: Path) -> None:
         c.portrait = move(c.portrait)
     for s in project.shots.values():
         s.audio = move(s.audio)
+        s.partner_audio = move(s.partner_audio)
+        s.two_shot_image = move(s.two_shot_image)
         for t in s.takes:
             t.file = move(t.file) or t.file
     for m in project.media:
@@ -144,31 +284,38 @@ def discard_autosave(path: str | os.PathLike[str]) -> None:
     autosave_path(path).unlink(missing_ok=True)
 
 
-def _read_json(path: Path) -> dict[str, Any]:
+def _read_json(path: Path, hint: bool = True) -> dict[str, Any]:
+    def backup_hint() -> str:
+        return _backup_hint(path) if hint else ""
+
     if not path.exists():
         raise ProjectFileError(path, "project file not found")
     if path.is_dir():
         raise ProjectFileError(path, "expected a .soulproj file, found a folder")
+    problem = special_file_problem(path)
+    if problem:
+        raise ProjectFileError(path, f"the project path {problem}", "open a .soulproj file")
+    if path.stat().st_size > MAX_PROJECT_BYTES:
+        raise ProjectFileError(path, f"not a Soul Studio project (larger than {MAX_PROJECT_BYTES >> 20} MiB)")
     raw = path.read_bytes()
     if not raw.strip():
-        raise ProjectFileError(path, "project file is empty", _backup_hint(path))
+        raise ProjectFileError(path, "project file is empty", backup_hint())
     try:
         data = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as exc:
-        raise ProjectFileError(path, "not a Soul Studio project (binary data)", _backup_hint(path)) from exc
-    except json.JSONDecodeError as exc:
-        raise ProjectFileError(
-            path, f"project file is corrupt (invalid JSON at line {exc.lineno}, column {exc.colno})", _backup_hint(path)
-        ) from exc
+        raise ProjectFileError(path, "not a Soul Studio project (binary data)", backup_hint()) from exc
+    except (json.JSONDecodeError, RecursionError) as exc:
+        where = f" at line {exc.lineno}, column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
+        raise ProjectFileError(path, f"project file is corrupt (invalid JSON{where})", backup_hint()) from exc
     if not isinstance(data, dict):
         raise ProjectFileError(path, "not a Soul Studio project (top level is not an object)")
     return data
 
 
 def _backup_hint(path: Path) -> str:
-    backups = list_backups(path)
-    if backups:
-        return f"the last good save is in {backups[-1]}"
+    good = last_good_backup(path)
+    if good is not None:
+        return f"the last good save is in {good}"
     auto = autosave_path(path)
     if auto.exists():
         return f"an autosave is in {auto}"
@@ -183,10 +330,11 @@ def load_project(path: str | os.PathLike[str], from_autosave: bool = False) -> P
     fmt = data.get("format")
     if fmt is not None and fmt != FORMAT_NAME:
         raise ProjectFileError(source, f"not a Soul Studio project (format {fmt!r})")
-    try:
-        version = schema_version_of(data)
-    except (TypeError, ValueError) as exc:
-        raise ProjectFileError(source, "schema_version is not a number") from exc
+    raw_version = data.get("schema_version", data.get("version", 0))
+    if isinstance(raw_version, bool) or not isinstance(raw_version, int) or raw_version < 0:
+        raise ProjectFileError(source, f"schema_version is {raw_version!r}: expected a whole number",
+                               _backup_hint(target))
+    version = schema_version_of(data)
     if version > SCHEMA_VERSION:
         raise ProjectFileError(
             source,
@@ -195,10 +343,13 @@ def load_project(path: str | os.PathLike[str], from_autosave: bool = False) -> P
         )
     try:
         data, _ = migrate(data)
+        validate_project_dict(data)
         project = project_from_dict(data)
     except ProjectFileError:
         raise
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+    except InvalidField as exc:
+        raise ProjectFileError(source, f"project file is invalid: {exc}", _backup_hint(target)) from exc
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
         raise ProjectFileError(source, f"project file is invalid ({exc.__class__.__name__}: {exc})", _backup_hint(target)) from exc
     project.path = target
     _check_references(project, source)
@@ -213,6 +364,13 @@ def _check_references(project: Project, source: Path) -> None:
     for shot in project.shots.values():
         if shot.character_id is not None and shot.character_id not in ids:
             raise ProjectFileError(source, f"shot {shot.id} refers to unknown character {shot.character_id}")
+    refs = [(f"characters[{i}].portrait", c.portrait) for i, c in enumerate(project.characters)]
+    refs += [(f"shots[{i}].audio", s.audio) for i, s in enumerate(project.shots.values())]
+    for field_name, ref in refs:
+        resolved = project.resolve(ref)
+        problem = special_file_problem(resolved) if resolved is not None else ""
+        if problem:
+            raise ProjectFileError(source, f"{field_name} {ref!r} {problem}", "relink it to a media file")
 
 
 def missing_media(project: Project) -> list[Path]:
@@ -223,7 +381,8 @@ def missing_media(project: Project) -> list[Path]:
         if p is not None and not p.exists():
             paths.append(p)
     for s in project.shots.values():
-        p = project.resolve(s.audio)
-        if p is not None and not p.exists():
-            paths.append(p)
+        for rel in (s.audio, s.partner_audio, s.two_shot_image):
+            p = project.resolve(rel)
+            if p is not None and not p.exists():
+                paths.append(p)
     return paths

@@ -1,20 +1,33 @@
 """``soul-studio render``: render a project's shots headless, through the engine process.
 
-Exit codes for scripts: 0 every requested shot has a take, 1 some failed, 2 bad usage
-or a project that cannot be opened.
+Exit codes for scripts: 0 every requested shot has a take, 1 some failed (or the project
+could not be saved: the run's state is then in a recovery file), 2 bad usage, a project
+that cannot be opened or one another process is writing, 130/143 interrupted by Ctrl-C
+or SIGTERM (finished takes are saved; run it again to render the rest).
+
+Each take is recorded in the project as it lands, so a run that is killed keeps its
+finished takes and the next run reuses them (see :mod:`soul_studio.render.headless`).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import shutil
 import sys
-import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from soul_studio.project import ProjectFileError, load_project, save_project
+from soul_studio.project import ProjectError, archive_autosave, has_newer_autosave, load_project
 from soul_studio.project.edits import EditHistory
+from soul_studio.project.lock import ProjectLock
 from soul_studio.project.model import Project
+from soul_studio.render.headless import Interrupt, RunSaver
+
+if TYPE_CHECKING:
+    from soul_studio.render.manager import RenderManager
+
+ENGINE_START_ATTEMPTS = 3
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -24,10 +37,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--shots", nargs="+", metavar="SHOT",
                    help="shots by id, name or 1-based timeline position (default: all)")
     p.add_argument("--quality", choices=("draft", "final"), default="final")
-    p.add_argument("--backend", choices=("sketch", "soul"), default=None,
+    p.add_argument("--backend", choices=("sketch", "soul", "infinitetalk"), default=None,
                    help="engine backend (default: the project's setting)")
     p.add_argument("--force", action="store_true", help="render again even when a matching take exists")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
+                   help="when another process is writing the project, wait up to this long for it")
     from soul_studio.farm.command import add_farm_arguments
 
     add_farm_arguments(p)
@@ -58,18 +73,49 @@ def select_shots(project: Project, selectors: list[str] | None) -> list[str]:
     return chosen
 
 
+async def _start_manager(project: Project, history: EditHistory, journal: Path, backend: str | None,
+                         attempts: int = ENGINE_START_ATTEMPTS, lock_fd: int | None = None) -> RenderManager:
+    """Start the engine, trying again (bounded) when it dies while starting.
+
+    The engine inherits the project's lock, so a new run waits until a killed run's
+    engine has really stopped writing takes.
+    """
+    from soul_studio.engine_client import EngineClient, EngineStartError
+    from soul_studio.render.manager import RenderManager, registered_model_options
+
+    options = registered_model_options()
+    last: Exception | None = None
+    for attempt in range(max(1, attempts)):
+        folder = journal / f"engine-{attempt}"
+        folder.mkdir()
+        client = EngineClient(journal_dir=folder, pass_fds=(lock_fd,) if lock_fd is not None else ())
+        manager = RenderManager(project, history.push, journal_dir=folder, backend=backend, backend_options=options,
+                                client=client)
+        try:
+            await manager.start()
+            return manager
+        except EngineStartError as exc:
+            last = exc
+            await manager.stop()
+    raise EngineStartError(f"the engine did not start ({attempts} tries): {last}")
+
+
 async def render_project(project: Project, shot_ids: list[str], quality: str, backend: str | None,
-                         force: bool = False, show_progress: bool = True) -> dict[str, str]:
-    """Render ``shot_ids`` and record their takes on ``project``; returns job status by shot."""
-    from soul_studio.render.manager import RenderManager
+                         force: bool = False, show_progress: bool = True, saver: RunSaver | None = None,
+                         interrupt: Interrupt | None = None, lock_fd: int | None = None) -> dict[str, str]:
+    """Render ``shot_ids`` and record their takes on ``project``; returns job status by shot.
+
+    ``saver`` saves the project each time a take lands; ``interrupt`` (installed here)
+    stops the run cleanly on SIGTERM / Ctrl-C.
+    """
+    from soul_studio.render.recover import run_folder
 
     history = EditHistory(project)
-    with tempfile.TemporaryDirectory(prefix="soul-engine-") as journal:
-        from soul_studio.render.manager import registered_model_options
-
-        manager = RenderManager(project, history.push, journal_dir=Path(journal), backend=backend,
-                                backend_options=registered_model_options())
-        await manager.start()
+    journal = run_folder()
+    interrupt = interrupt or Interrupt()
+    interrupt.install()
+    try:
+        manager = await _start_manager(project, history, journal, backend, lock_fd=lock_fd)
         progress = None
         try:
             if show_progress:
@@ -97,25 +143,68 @@ async def render_project(project: Project, shot_ids: list[str], quality: str, ba
                     progress.update(bars[job_id], description=desc)
 
             manager.add_listener(on_change)
+
+            def on_take(kind: str, state: object) -> None:
+                if kind == "job" and getattr(state, "status", "") == "done" and saver is not None:
+                    saver.save()
+
+            manager.add_listener(on_take)
+
+            def stop_jobs() -> None:
+                for job in manager.active_jobs():
+                    manager.cancel(job.job_id)
+
+            interrupt.on_request(stop_jobs)
             ids = manager.render(shot_ids, quality, force=force)
-            await manager.wait_idle()
+            if any(manager.jobs[j].status == "reused" for j in ids) and saver is not None:
+                saver.save()  # takes an earlier, killed run finished are now listed
+            idle = asyncio.ensure_future(manager.wait_idle())
+            stop = asyncio.ensure_future(interrupt.event.wait())  # type: ignore[union-attr]
+            await asyncio.wait({idle, stop}, return_when=asyncio.FIRST_COMPLETED)
+            if not idle.done():  # interrupted: the cancels come back, a take that lands meanwhile is kept
+                await manager.wait_idle(timeout=15.0)
+            for task in (idle, stop):
+                task.cancel()
             result = {manager.jobs[j].shot_id: manager.jobs[j].status for j in ids}
             for j in ids:
                 state = manager.jobs[j]
                 if state.status == "failed":
-                    print(f"soul-studio: shot {state.shot_id} failed: {state.error}"
-                          + (f" ({state.hint})" if state.hint else ""), file=sys.stderr)
+                    from soul_studio.render.oneshot import failure_message
+
+                    shot = project.shots.get(state.shot_id)
+                    name = (shot.name or shot.id) if shot else state.shot_id
+                    print("soul-studio: " + failure_message(name, state.error, state.hint, state.backend or "sketch",
+                                                            one_shot=False), file=sys.stderr)
         finally:
             if progress is not None:
                 progress.stop()
             await manager.stop()
+    finally:
+        interrupt.uninstall()
+        shutil.rmtree(journal, ignore_errors=True)
     return result
 
 
 def run(args: argparse.Namespace) -> int:
     try:
+        lock = ProjectLock(args.project, "soul-studio render", wait_s=max(0.0, getattr(args, "wait", 0.0)))
+        lock.acquire()
+    except ProjectError as exc:
+        print(f"soul-studio: {exc}", file=sys.stderr)
+        return 2
+    try:
+        return _run_locked(args, lock)
+    finally:
+        lock.release()
+
+
+def _run_locked(args: argparse.Namespace, lock: ProjectLock) -> int:
+    from soul_studio.engine_client import EngineStartError
+    from soul_studio.render.recover import sweep_leftovers
+
+    try:
         project = load_project(args.project)
-    except ProjectFileError as exc:
+    except ProjectError as exc:
         print(f"soul-studio: {exc}", file=sys.stderr)
         return 2
     try:
@@ -135,10 +224,38 @@ def run(args: argparse.Namespace) -> int:
         except FarmError as exc:
             print(f"soul-studio: {exc} ({exc.hint})", file=sys.stderr)
             return 2
+    if has_newer_autosave(project.path):  # unsaved studio work: kept, never overwritten or deleted
+        kept = archive_autosave(project.path)
+        print(f"soul-studio: a newer autosave of unsaved studio work was kept as {kept}; to get that work back, "
+              f"copy it over {project.path.name} (after this render, or its takes are not listed)", file=sys.stderr)
+    sweep_leftovers(project)
+    saver = RunSaver(project)
+    interrupt = Interrupt()
+    if getattr(args, "farm", None):
+        from soul_studio.farm.cluster import FarmError
+        from soul_studio.farm.command import run_farm_render
+
+        try:
+            statuses = run_farm_render(args, project, shot_ids)
+        except FarmError as exc:
+            print(f"soul-studio: {exc} ({exc.hint})", file=sys.stderr)
+            return 2
     else:
-        statuses = asyncio.run(render_project(project, shot_ids, args.quality, args.backend, args.force,
-                                              show_progress=not args.quiet))
-    save_project(project)
+        try:
+            statuses = asyncio.run(render_project(project, shot_ids, args.quality, args.backend, args.force,
+                                                  show_progress=not args.quiet, saver=saver, interrupt=interrupt,
+                                                  lock_fd=lock.fileno()))
+        except EngineStartError as exc:
+            print(f"soul-studio: {exc}", file=sys.stderr)
+            return 1
+    saved, message = saver.finish()
     done = sum(1 for s in statuses.values() if s in ("done", "reused"))
-    print(f"soul-studio: {done}/{len(statuses)} shots rendered ({args.quality}); project saved to {project.path}")
+    if interrupt.requested:
+        print(f"soul-studio: interrupted ({interrupt.signal_name}): {done}/{len(statuses)} shots have takes; "
+              f"{message}; run the same command again to render the rest", file=sys.stderr)
+        return interrupt.exit_code if saved else 1
+    if not saved:
+        print(f"soul-studio: {done}/{len(statuses)} shots rendered ({args.quality}), but {message}", file=sys.stderr)
+        return 1
+    print(f"soul-studio: {done}/{len(statuses)} shots rendered ({args.quality}); {message}")
     return 0 if done == len(statuses) else 1

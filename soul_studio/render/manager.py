@@ -22,6 +22,7 @@ from soul_studio.engine_client import EngineClient
 from soul_studio.project.edits import AddTake, Edit
 from soul_studio.project.model import Project, Take
 from soul_studio.render.planner import FingerprintCache, ShotNotRenderable, job_for_shot, take_with_hash
+from soul_studio.render.recover import FinishedTakes
 
 ACTIVE = frozenset({"pending", "queued", "running"})
 FINISHED = frozenset({"done", "failed", "cancelled", "reused"})
@@ -138,6 +139,7 @@ class RenderManager:
         takes = self.project.takes_folder
         if takes is not None:
             takes.mkdir(parents=True, exist_ok=True)
+        finished = FinishedTakes(self.project)
         for shot_id in shot_ids:
             shot = self.project.shots.get(shot_id)
             if shot is None:
@@ -154,6 +156,11 @@ class RenderManager:
                 ids.append(state.job_id)
                 continue
             state = JobState(job_id=job.job_id, shot_id=shot_id, quality=quality, job=job, backend=job.backend)
+            found = None if force or take_with_hash(self.project, shot, quality, job.content_hash()) else \
+                finished.unrecorded(shot, quality, job.content_hash())
+            if found is not None:  # finished by an earlier run that stopped before saving it
+                self.apply_edit(AddTake(shot_id, found))
+                state.take_path = str(self.project.resolve(found.file))
             if not force and take_with_hash(self.project, shot, quality, job.content_hash()):
                 state.status, state.fraction, state.message = "reused", 1.0, "inputs unchanged: take reused"
                 state.finished_at = time.time()
@@ -172,6 +179,15 @@ class RenderManager:
             ids.append(job.job_id)
         self._update_idle()
         return ids
+
+    def render_job(self, job: JobSpec) -> str:
+        """Queue one prebuilt job (e.g. ``soul-studio shot``'s, with its own output path and options)."""
+        state = JobState(job_id=job.job_id, shot_id=job.shot_id, quality=job.quality, job=job, backend=job.backend)
+        self.jobs[job.job_id] = state
+        self._emit("job", state)
+        self._spawn(self._submit(state))
+        self._update_idle()
+        return job.job_id
 
     async def _submit(self, state: JobState) -> None:
         assert self.client is not None and state.job is not None
@@ -301,11 +317,20 @@ class RenderManager:
 
 
 def registered_model_options() -> dict[str, Any]:
-    """Job options for the Soul model folders registered on this machine (``soul-studio models``)."""
-    from soul_studio.models.registry import ModelRegistry, soul_render_options
+    """Job options for the model folders registered on this machine (``soul-studio models``).
+
+    The soul backend's are at the top level; the infinitetalk backend's under ``"infinitetalk"``
+    (see :func:`~soul_studio.render.planner.options_for_backend`).
+    """
+    from soul_studio.models.registry import ModelRegistry, infinitetalk_render_options, soul_render_options
     from soul_studio.models.settings import StudioPaths
 
     try:
-        return dict(soul_render_options(ModelRegistry(StudioPaths.default())))
+        registry = ModelRegistry(StudioPaths.default())
     except (OSError, ValueError):
         return {}
+    options: dict[str, Any] = dict(soul_render_options(registry))
+    talk = infinitetalk_render_options(registry)
+    if talk:
+        options["infinitetalk"] = talk
+    return options

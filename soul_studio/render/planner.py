@@ -63,6 +63,27 @@ def render_size(project: Project, quality: str, backend: str) -> tuple[int, int]
     return _even(project.width * scale), _even(project.height * scale)
 
 
+TWO_SHOT_BACKEND = "infinitetalk"  # the backend whose multi-speaker adapter renders two-shots
+
+
+def options_for_backend(backend_options: dict[str, object] | None, backend: str) -> dict[str, object]:
+    """The registered options one backend's jobs get.
+
+    Top-level keys are the soul backend's (model folders, device); other backends' options sit
+    under their name (``{"infinitetalk": {...}}``), with the shared ``device`` passed on.
+    """
+    given = dict(backend_options or {})
+    if backend == "soul":
+        return {k: v for k, v in given.items() if not isinstance(v, dict)}
+    nested = given.get(backend)
+    if not isinstance(nested, dict):
+        return {}
+    options = dict(nested)
+    if "device" in given and "device" not in options:
+        options["device"] = given["device"]
+    return options
+
+
 def take_filename(shot: Shot, quality: str, job_hash: str) -> str:
     name = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in (shot.name or shot.id))[:40]
     return f"{name}_{quality}_{job_hash[:10]}_{uuid.uuid4().hex[:6]}.mp4"
@@ -88,6 +109,10 @@ def job_for_shot(
     if character is None:
         raise ShotNotRenderable(f"shot {shot.name or shot.id} has no character; assign one in the Inspector")
     portrait = project.resolve(character.portrait)
+    backend = backend or project.settings.default_backend
+    two_shot = shot.is_two_shot and backend == TWO_SHOT_BACKEND
+    if two_shot and shot.two_shot_image:
+        portrait = project.resolve(shot.two_shot_image)
     if portrait is None:
         raise ShotNotRenderable(f"{character.name} has no portrait; drop one on them in the Cast panel")
     if not portrait.exists():
@@ -95,10 +120,9 @@ def job_for_shot(
     audio = project.resolve(shot.audio)
     if audio is not None and not audio.exists():
         raise ShotNotRenderable(f"dialogue audio of {shot.name or shot.id} is missing: {audio}")
-    backend = backend or project.settings.default_backend
     width, height = render_size(project, quality, backend)
     prompt = shot.prompt or character.prompt
-    options: dict[str, object] = dict(backend_options or {}) if backend == "soul" else {}
+    options = options_for_backend(backend_options, backend)
     if backend == "soul" and project.settings.model_folder:
         options["model_folder"] = str(project.resolve(project.settings.model_folder))
     prints: dict[str, str] = {}
@@ -108,6 +132,10 @@ def job_for_shot(
             digest = cache.get(path)
             if digest:
                 prints[str(path)] = digest
+    if two_shot:
+        from soul_studio.render.two_shot import two_shot_speakers
+
+        options["speakers"] = two_shot_speakers(project, shot, character, portrait, audio, cache)
     job = JobSpec(
         shot_id=shot.id,
         portrait_path=str(portrait),
@@ -139,10 +167,12 @@ def job_for_shot(
 
 
 def current_hash(project: Project, shot: Shot, quality: str, backend: str | None = None,
-                 fingerprints: FingerprintCache | None = None) -> str | None:
+                 fingerprints: FingerprintCache | None = None,
+                 backend_options: dict[str, object] | None = None) -> str | None:
     """Content hash the shot would render with now; None when it is not renderable."""
     try:
-        return job_for_shot(project, shot, quality, backend, fingerprints).content_hash()
+        return job_for_shot(project, shot, quality, backend, fingerprints,
+                            backend_options=backend_options).content_hash()
     except ShotNotRenderable:
         return None
 
@@ -162,15 +192,3 @@ def take_with_hash(project: Project, shot: Shot, quality: str, job_hash: str) ->
             if path is not None and path.exists():
                 return take
     return None
-
-
-def shot_state(project: Project, shot: Shot, fingerprints: FingerprintCache | None = None) -> str:
-    """What the timeline badge shows: ``none``, ``draft``, ``final`` or ``stale``."""
-    take = shot.latest_take()
-    if take is None:
-        return "none"
-    backend = take.backend
-    wanted = current_hash(project, shot, take.quality, backend, fingerprints)
-    if wanted is not None and wanted != take.job_hash:
-        return "stale"
-    return take.quality

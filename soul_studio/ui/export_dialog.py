@@ -74,6 +74,7 @@ class ExportDialog(QDialog):
     """Export the timeline; ``selection`` (shot ids) and ``in_out`` (frames) offer those ranges."""
 
     export_finished = Signal(object)  # ExportResult
+    render_missing_requested = Signal(list)  # shot ids whose take in use is not a fresh final
 
     def __init__(self, project: Project, parent: QWidget | None = None, selection: Sequence[str] | None = None,
                  in_out: tuple[int, int] | None = None) -> None:
@@ -86,6 +87,9 @@ class ExportDialog(QDialog):
         self.result: ExportResult | None = None
         self._build()
         self._format_changed()
+        for button in (self.range_all, self.range_in_out, self.range_selection):
+            button.toggled.connect(lambda _on: self.check())
+        self.check()
 
     # ----------------------------------------------------------------- layout
     def _build(self) -> None:
@@ -146,18 +150,26 @@ class ExportDialog(QDialog):
         self.report.setMaximumHeight(110)
         self.report.hide()
 
+        self.warnings_label = QLabel("")
+        self.warnings_label.setWordWrap(True)
+        self.warnings_label.setObjectName("warnings")
+        self.render_missing_button = QPushButton("Render Missing Finals")
+        self.render_missing_button.setToolTip("Queue final renders of the shots below that lack a fresh final")
+        self.render_missing_button.clicked.connect(self._render_missing)
         self.export_button = QPushButton("Export")
         self.export_button.setDefault(True)
         self.export_button.clicked.connect(self.start_export)
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.clicked.connect(self._cancel_or_close)
         buttons = QHBoxLayout()
+        buttons.addWidget(self.render_missing_button)
         buttons.addStretch(1)
         buttons.addWidget(self.cancel_button)
         buttons.addWidget(self.export_button)
 
         layout = QVBoxLayout(self)
         layout.addLayout(form)
+        layout.addWidget(self.warnings_label)
         layout.addWidget(self.progress)
         layout.addWidget(self.status)
         layout.addWidget(self.report)
@@ -213,6 +225,31 @@ class ExportDialog(QDialog):
             opts.shots = list(self.selection)
         return opts
 
+    # ----------------------------------------------------------------- checks
+    def check(self) -> list[str]:
+        """Show what this export would warn about before it starts (stale, missing, draft-only takes)."""
+        from soul_studio.export.cut import plan_cut
+        from soul_studio.render.takes import missing_finals
+
+        try:
+            cut = plan_cut(self.project, self.options())
+        except ExportError as exc:
+            self.warnings_label.setText(f"⚠ {exc}")
+            self.render_missing_button.setEnabled(False)
+            self.missing_ids: list[str] = []
+            return [str(exc)]
+        shown = {seg.shot.id for seg in cut.shots() if seg.shot is not None}
+        self.missing_ids = missing_finals(self.project, shown)
+        self.render_missing_button.setEnabled(bool(self.missing_ids))
+        self.render_missing_button.setText(f"Render Missing Finals ({len(self.missing_ids)})")
+        self.warnings_label.setText("\n".join(f"⚠ {w}" for w in cut.warnings) or "✓ Every shot has a fresh final take.")
+        return list(cut.warnings)
+
+    def _render_missing(self) -> None:
+        if self.missing_ids:
+            self.render_missing_requested.emit(list(self.missing_ids))
+            self.status.setText(f"Queued finals of {len(self.missing_ids)} shots; export when they are done.")
+
     # ------------------------------------------------------------------- run
     def start_export(self, overwrite: bool | None = None) -> bool:
         """Start exporting; asks before replacing an existing output unless ``overwrite`` is given."""
@@ -240,7 +277,8 @@ class ExportDialog(QDialog):
         self.progress.setValue(0)
         self.status.setText("Exporting…")
         self._set_running(True)
-        self.worker = ExportWorker(self.project, self.fmt, path, opts, self)
+        # the export reads a snapshot: editing goes on while it runs
+        self.worker = ExportWorker(snapshot(self.project), self.fmt, path, opts, self)
         self.worker.progressed.connect(self._on_progress)
         self.worker.succeeded.connect(self._on_done)
         self.worker.failed.connect(self._on_failed)
@@ -306,6 +344,15 @@ class ExportDialog(QDialog):
             self.cancel_export()
             return
         super().reject()
+
+
+def snapshot(project: Project) -> Project:
+    """An independent copy of the project as it is now (through its own file format)."""
+    from soul_studio.project.serialize import project_from_dict, project_to_dict
+
+    copy = project_from_dict(project_to_dict(project))
+    copy.path = project.path
+    return copy
 
 
 def _suffix(fmt: str) -> str:

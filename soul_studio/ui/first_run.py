@@ -12,6 +12,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
+    QComboBox,
     QDialog,
     QFileDialog,
     QHBoxLayout,
@@ -26,6 +27,7 @@ from soul_studio.models.settings import StudioPaths
 
 MARKER = "first-run-done"
 MODEL_NAME = "soul"
+FOLDER_KINDS = {"wan-ti2v-5b": "soul (Wan2.2-TI2V-5B)", "infinitetalk": "infinitetalk (Wan2.1-I2V-14B-480P)"}
 
 
 def needs_first_run(paths: StudioPaths) -> bool:
@@ -68,16 +70,22 @@ class FirstRunDialog(QDialog):
             top.addWidget(pic, 0, Qt.AlignmentFlag.AlignTop)
         intro = QLabel(
             "<b>Soul Studio turns storyboarded dialogue shots into talking digital humans.</b><br><br>"
-            "Renders work at once with the <i>sketch</i> engine on any CPU. For the full <i>soul</i> model "
-            "(Wan2.2-TI2V-5B with audio injection, a CUDA GPU) choose the folder that holds its "
-            "<code>model_index.json</code>. You can change this later in Preferences → Models."
+            "Renders work at once with the <i>sketch</i> engine on any CPU. With a CUDA GPU, the "
+            "<i>infinitetalk</i> engine gives lip-synced video from released weights (Wan2.1-I2V-14B-480P with "
+            "the InfiniteTalk adapters) and the <i>soul</i> engine runs Wan2.2-TI2V-5B: choose the folder that "
+            "holds its <code>model_index.json</code>. <b>Models to Download…</b> lists every file, its source "
+            "and licence. You can change this later in Preferences → Models."
         )
         intro.setWordWrap(True)
         top.addWidget(intro, 1)
         layout.addLayout(top)
         row = QHBoxLayout()
+        self.kind = QComboBox()
+        for kind, label in FOLDER_KINDS.items():
+            self.kind.addItem(label, kind)
+        row.addWidget(self.kind)
         self.folder_edit = QLineEdit()
-        self.folder_edit.setPlaceholderText("soul model folder (optional)")
+        self.folder_edit.setPlaceholderText("model folder (optional)")
         row.addWidget(self.folder_edit, 1)
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._browse)
@@ -96,6 +104,9 @@ class FirstRunDialog(QDialog):
         self.model_button.clicked.connect(self._use_model)
         skip = QPushButton("Start Empty")
         skip.clicked.connect(lambda: self._finish("skip"))
+        self.catalogue_button = QPushButton("Models to Download…")
+        self.catalogue_button.clicked.connect(self.show_catalogue)
+        buttons.addWidget(self.catalogue_button)
         self.folder_edit.textChanged.connect(lambda text: self.model_button.setEnabled(bool(text.strip())))
         buttons.addWidget(skip)
         buttons.addStretch(1)
@@ -114,21 +125,30 @@ class FirstRunDialog(QDialog):
         from soul_studio.models.registry import ModelRegistry, RegistryError
 
         folder = Path(self.folder_edit.text().strip()).expanduser()
-        check = check_folder(folder, "wan-ti2v-5b", check_shapes=False)
+        kind = str(self.kind.currentData())
+        check = check_folder(folder, kind, check_shapes=False)
         if not check.ok:
             first = check.errors[0]
             more = f" (and {len(check.errors) - 1} more)" if len(check.errors) > 1 else ""
             self.status.setText(f"This folder cannot be used yet: {first}{more}")
             return
         try:
-            ModelRegistry(self.paths).add(MODEL_NAME, "wan-ti2v-5b", folder, fingerprint=check.fingerprint,
-                                          size_bytes=check.size_bytes, replace=True)
+            ModelRegistry(self.paths).add(MODEL_NAME if kind == "wan-ti2v-5b" else kind, kind, folder,
+                                          fingerprint=check.fingerprint, size_bytes=check.size_bytes, replace=True)
         except RegistryError as exc:
             self.status.setText(str(exc))
             return
         self.model_folder = folder
         self.status.setText(f"Registered {folder} ({human_size(check.size_bytes)}).")
         self._finish("model")
+
+    def show_catalogue(self) -> None:
+        """What to download for each engine, with sources and licences."""
+        from soul_studio.ui.model_catalogue import CatalogueDialog
+
+        dialog = CatalogueDialog(parent=self)
+        dialog.panel.folder.setText(self.folder_edit.text().strip())
+        dialog.exec()
 
     def _finish(self, choice: str) -> None:
         self.choice = choice

@@ -10,7 +10,6 @@ import random
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -26,7 +25,6 @@ from PySide6.QtWidgets import (
     QSpinBox,
     QStackedWidget,
     QToolButton,
-    QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
     QWidget,
@@ -35,10 +33,12 @@ from PySide6.QtWidgets import (
 from engine.media import MediaError, probe_audio
 from soul_studio.project.edits import SetShotFields
 from soul_studio.project.model import FRAMINGS, Shot
-from soul_studio.render.planner import FingerprintCache, current_hash
 from soul_studio.ui.document import Document
+from soul_studio.ui.fields import WheelGuard
 from soul_studio.ui.state import EditorState
-from soul_studio.ui.theme import COLORS, icon
+from soul_studio.ui.take_picker import TakeActions, TakeList
+from soul_studio.ui.theme import icon
+from soul_studio.ui.two_shot import TwoShotBox
 
 FRAMING_LABELS = {"portrait": "Portrait (head)", "upper_body": "Upper body", "full_body": "Full body"}
 
@@ -50,13 +50,13 @@ class Inspector(QWidget):
     take_activated = Signal(str, str)  # shot id, take id
     error = Signal(str, str)
 
-    def __init__(self, document: Document, editor: EditorState, parent: QWidget | None = None) -> None:
+    def __init__(self, document: Document, editor: EditorState, parent: QWidget | None = None,
+                 take_actions: TakeActions | None = None) -> None:
         super().__init__(parent)
         self.document = document
         self.editor = editor
         self._updating = False
         self._shot_id: str | None = None
-        self._fingerprints = FingerprintCache()  # hash each media file once, not on every refresh
 
         self.stack = QStackedWidget()
         empty = QLabel("Select a shot on the timeline\nto edit its line, dialogue and picture.")
@@ -120,6 +120,9 @@ class Inspector(QWidget):
         self.length.setObjectName("dim")
         form.addRow("Length", self.length)
         col.addWidget(audio_box)
+        self.two_shot = TwoShotBox(document)
+        self.two_shot.error.connect(self.error)
+        col.addWidget(self.two_shot)
 
         pic_box = QGroupBox("Picture")
         form = self._form(pic_box)
@@ -158,11 +161,8 @@ class Inspector(QWidget):
         takes_box = QGroupBox("Takes")
         takes_layout = QVBoxLayout(takes_box)
         takes_layout.setContentsMargins(6, 10, 6, 6)
-        self.takes = QTreeWidget()
-        self.takes.setHeaderLabels(["Take", "Quality", "Backend", "State", "Created"])
-        self.takes.setRootIsDecorated(False)
-        self.takes.setAlternatingRowColors(True)
-        self.takes.setMinimumHeight(110)
+        self.take_actions = take_actions or TakeActions(document, self)
+        self.takes = TakeList(self.take_actions)
         self.takes.itemDoubleClicked.connect(self._take_clicked)
         takes_layout.addWidget(self.takes)
         col.addWidget(takes_box)
@@ -177,6 +177,11 @@ class Inspector(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.stack)
 
+        for text_box in (self.text, self.prompt):
+            text_box.setTabChangesFocus(True)  # Tab moves on, as in every form; the line has no tabs
+        self._wheel_guard = WheelGuard(self)
+        for box in (self.audio_in, self.audio_out, self.hold, self.seed, self.character, self.framing, self.quality):
+            self._wheel_guard.protect(box)
         editor.selection_changed.connect(self.refresh)
         document.changed.connect(self._on_changed)
         self.refresh()
@@ -201,6 +206,8 @@ class Inspector(QWidget):
     def set_document(self, document: Document) -> None:
         self.document.changed.disconnect(self._on_changed)
         self.document = document
+        self.two_shot.document = document
+        self.take_actions.document = document
         document.changed.connect(self._on_changed)
         self.refresh()
 
@@ -257,6 +264,7 @@ class Inspector(QWidget):
     def refresh(self) -> None:
         self._shot_id = self.editor.current_shot
         shot = self.shot
+        self.two_shot.show_shot(shot)
         if shot is None:
             self.stack.setCurrentIndex(0)
             return
@@ -296,25 +304,4 @@ class Inspector(QWidget):
             self._updating = False
 
     def _fill_takes(self, shot: Shot) -> None:
-        self.takes.clear()
-        project = self.document.project
-        current = {q: current_hash(project, shot, q, fingerprints=self._fingerprints) for q in ("draft", "final")}
-        newest = shot.latest_take()
-        for n, take in enumerate(reversed(shot.takes)):
-            if not take.is_done:
-                state = take.status
-            elif current.get(take.quality) not in (None, take.job_hash) and take.backend == project.settings.default_backend:
-                state = "stale"
-            else:
-                state = "current" if take is newest else "older"
-            item = QTreeWidgetItem([f"#{len(shot.takes) - n}", take.quality, take.backend, state,
-                                    take.created.replace("T", " ")[:19]])
-            item.setData(0, Qt.ItemDataRole.UserRole, take.id)
-            tint = {"current": COLORS["state_final"], "stale": COLORS["state_stale"],
-                    "failed": COLORS["state_failed"]}.get(state)
-            if tint:
-                item.setForeground(3, QColor(tint))
-            item.setToolTip(0, take.file)
-            self.takes.addTopLevelItem(item)
-        for i in range(5):
-            self.takes.resizeColumnToContents(i)
+        self.takes.fill(shot)

@@ -29,21 +29,26 @@ from soul_studio.project import (
     save_project,
     write_autosave,
 )
-from soul_studio.project.edits import AddMarker, Edit, RemoveShots, SetCharacterFields, SetShotFields, SplitShot
+from soul_studio.project.edits import AddMarker, Edit, RemoveShots, SetCharacterFields, SetShotFields
 from soul_studio.project.edits_extra import CompoundEdit
 from soul_studio.project.storage import discard_autosave
+from soul_studio.render.split import split_keeping_picture
+from soul_studio.render.takes import TakeJudge, missing_finals
 from soul_studio.ui.cast_panel import CastPanel
 from soul_studio.ui.dialogs import NewProjectDialog, PreferencesDialog, RelinkDialog, ShortcutsDialog, show_error
 from soul_studio.ui.document import Document
 from soul_studio.ui.inspector import Inspector
 from soul_studio.ui.media_bin import MediaBin
 from soul_studio.ui.media_cache import MediaCache
+from soul_studio.ui.project_files import shelve_autosave
 from soul_studio.ui.render_controller import ManagerFactory, RenderController, default_manager_factory
 from soul_studio.ui.render_queue import RenderQueuePanel
 from soul_studio.ui.settings import StudioSettings
 from soul_studio.ui.state import EditorState
+from soul_studio.ui.take_picker import TakeActions
 from soul_studio.ui.theme import icon
 from soul_studio.ui.timeline import TimelinePanel
+from soul_studio.ui.undo_keys import ProjectUndoKeys
 from soul_studio.ui.viewer import Viewer
 
 APP_TITLE = "Soul Studio"
@@ -91,6 +96,7 @@ class MainWindow(QMainWindow):
         self.editor = EditorState(self)
         self.document = Document(project or Project(name="Untitled Scene"), self)
         self.actions: dict[str, QAction] = {}
+        self.export_dialog: QWidget | None = None
         self.setDockNestingEnabled(True)
         self.setWindowIcon(icon("soul-studio"))
         self.setMinimumSize(1100, 680)
@@ -102,7 +108,8 @@ class MainWindow(QMainWindow):
         self.viewer = Viewer(self.document, self.editor, self.cache)
         self.timeline = TimelinePanel(self.document, self.editor, self.cache)
         self.timeline.view.job_overlay = self.renderer.overlay
-        self.inspector = Inspector(self.document, self.editor)
+        self.take_actions = TakeActions(self.document, self)
+        self.inspector = Inspector(self.document, self.editor, take_actions=self.take_actions)
         self.cast = CastPanel(self.document, self.cache)
         self.media = MediaBin(self.document, self.cache)
         self.queue = RenderQueuePanel(self.document, self.renderer)
@@ -211,10 +218,11 @@ class MainWindow(QMainWindow):
         a("export", "&Export…", self.export, "Ctrl+E")
         a("relink", "&Relink Missing Media…", self.relink_missing)
         a("preferences", "&Preferences…", self.preferences, "Ctrl+,", "settings")
-        a("quit", "&Quit", self.close, std.Quit)
+        a("quit", "&Quit", self.close, "Ctrl+Q")  # StandardKey.Quit is empty on some platforms
         a("undo", "&Undo", lambda: self.document.undo_stack.undo(), std.Undo, "undo")
-        redo = a("redo", "&Redo", lambda: self.document.undo_stack.redo(), std.Redo, "redo")
-        redo.setShortcuts([QKeySequence(std.Redo), QKeySequence("Ctrl+Shift+Z")])
+        redo = a("redo", "&Redo", lambda: self.document.undo_stack.redo(), None, "redo")
+        # one binding per key: StandardKey.Redo already is Ctrl+Shift+Z on Linux, so name both keys once
+        redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
         self._bind_undo()
         a("select_all", "Select &All Shots", self.select_all, std.SelectAll)
         a("deselect", "&Deselect", lambda: self.editor.select([]), "Ctrl+Shift+A")
@@ -248,6 +256,7 @@ class MainWindow(QMainWindow):
           "render-final")
         a("render_final_all", "Render Final of &All Shots", lambda: self.renderer.render_all("final"))
         a("render_drafts_all", "Render Drafts of All Shots", lambda: self.renderer.render_all("draft"))
+        a("render_missing", "Render What's &Missing", self.render_missing, "Ctrl+Alt+R", "render-final")
         auto = a("auto_draft", "&Automatic Drafts", self.renderer.set_auto_draft, None, "render", True)
         auto.setChecked(self.renderer.auto_draft)
         a("reset_layout", "&Reset Panel Layout", self.reset_layout)
@@ -266,8 +275,8 @@ class MainWindow(QMainWindow):
             "&Timeline": ["marker", "-", "zoom_in", "zoom_out", "zoom_fit", "-", "snap", "-", "prev_edit", "next_edit"],
             "&Playback": ["play", "reverse", "stop", "forward", "-", "prev_frame", "next_frame", "back_10", "fwd_10",
                           "start", "end", "-", "mark_in", "mark_out", "clear_in_out", "-", "fullscreen"],
-            "&Render": ["render_draft", "render_final", "-", "render_drafts_all", "render_final_all", "-",
-                        "auto_draft"],
+            "&Render": ["render_draft", "render_final", "-", "render_missing", "render_drafts_all", "render_final_all",
+                        "-", "auto_draft"],
             "&Window": ["@docks", "-", "reset_layout"],
             "&Help": ["shortcuts", "-", "about"],
         }
@@ -335,6 +344,10 @@ class MainWindow(QMainWindow):
         self.renderer.preview.connect(self.viewer.set_preview)
         self.inspector.render_requested.connect(lambda ids, q: self.renderer.render(ids, q))
         self.inspector.take_activated.connect(self._take_activated)
+        self.take_actions.compare_requested.connect(self.viewer.compare)
+        self.take_actions.message.connect(lambda m: self.statusBar().showMessage(m, 6000))
+        self.take_actions.error.connect(self.prompts_error)
+        self.undo_keys = ProjectUndoKeys(self, self.actions["undo"], self.actions["redo"])
         self.timeline.view.shot_activated.connect(self._take_activated)
         self.editor.selection_changed.connect(self._follow_selection)
         self.timeline.view.context_requested.connect(self._timeline_menu)
@@ -381,6 +394,9 @@ class MainWindow(QMainWindow):
                 menu.addSeparator()
             else:
                 menu.addAction(self.actions[key])
+        if shot_id:
+            menu.insertMenu(menu.actions()[0], self.take_actions.menu(shot_id, menu, judge=self.timeline.view.judge()))
+            menu.insertSeparator(menu.actions()[1])
         menu.popup(pos)  # type: ignore[arg-type]
         self._menu = menu
 
@@ -442,6 +458,8 @@ class MainWindow(QMainWindow):
         answer = self.prompts.save_changes(self.document.title)
         if answer == "save":
             return self.save()
+        if answer == "discard" and self.document.project.path is not None:
+            discard_autosave(self.document.project.path)  # the changes were thrown away on purpose
         return answer == "discard"
 
     def new_project(self) -> None:
@@ -478,10 +496,15 @@ class MainWindow(QMainWindow):
         if confirm and not self._confirm_discard():
             return False
         recovered = False
+        declined = False
         try:
-            if has_newer_autosave(path) and path.exists() and self.prompts.recover_autosave(path):
-                project = load_project(path, from_autosave=True)
-                recovered = True
+            if has_newer_autosave(path) and path.exists():
+                if self.prompts.recover_autosave(path):
+                    project = load_project(path, from_autosave=True)
+                    recovered = True
+                else:
+                    declined = True
+                    project = load_project(path)
             else:
                 project = load_project(path)
         except ProjectFileError as exc:
@@ -492,6 +515,10 @@ class MainWindow(QMainWindow):
         if recovered:
             self.document.mark_modified()
             self.statusBar().showMessage("Recovered the autosaved version; save to keep it.", 8000)
+        elif declined:
+            kept = shelve_autosave(path)
+            if kept is not None:
+                self.statusBar().showMessage(f"The autosave was kept as {kept}", 8000)
         else:
             discard_autosave(path)
         missing = missing_media(project)
@@ -592,11 +619,31 @@ class MainWindow(QMainWindow):
         if placement is None or frame <= placement.start:
             self.statusBar().showMessage("Put the playhead inside a shot to split it.", 4000)
             return
-        self.document.push(SplitShot(placement.shot.id, frame))
+        try:
+            edit = split_keeping_picture(self.document.project, placement.shot.id, frame)
+        except ValueError as exc:
+            self.statusBar().showMessage(str(exc), 4000)
+            return
+        self.document.push(edit)
 
     def add_marker(self) -> None:
         n = len(self.document.project.timeline.markers) + 1
         self.document.push(AddMarker(Marker(self.editor.playhead, name=f"Marker {n}")))
+
+    def render_missing(self, shot_ids: list[str] | None = None) -> list[str]:
+        """Render a final of every shot (of the selection, when given) whose take in use is not a fresh final."""
+        if self.document.project.folder is None:
+            self.prompts.error("Save the project first", "Takes are written into the project's takes/ folder.")
+            return []
+        ids = missing_finals(self.document.project, shot_ids, TakeJudge(self.document.project))
+        if not ids:
+            self.statusBar().showMessage("Every shot has a fresh final take.", 5000)
+            return []
+        self.statusBar().showMessage(f"Rendering finals of {len(ids)} shot{'s' if len(ids) > 1 else ''}", 5000)
+        return self.renderer.render(ids, "final")
+
+    def prompts_error(self, title: str, text: str) -> None:
+        self.prompts.error(title, text)
 
     def render_selection(self, quality: str) -> list[str]:
         ids = self.editor.selection or self.document.project.timeline.shot_ids()
@@ -621,8 +668,16 @@ class MainWindow(QMainWindow):
         if cls is None:
             return
         rng = self.editor.in_out()
+        if self.export_dialog is not None:
+            self.export_dialog.raise_()
+            return
         dialog = cls(self.document.project, parent=self, selection=self.editor.selection or None, in_out=rng)
-        dialog.exec()
+        if hasattr(dialog, "render_missing_requested"):
+            dialog.render_missing_requested.connect(self.render_missing)
+        dialog.finished.connect(lambda _r: setattr(self, "export_dialog", None))
+        self.export_dialog = dialog
+        dialog.setModal(False)  # the export runs in the background; editing goes on
+        dialog.show()
 
     def import_script(self) -> None:
         """File ▸ Import Script: choose a scene, then build its shots (voices made off the UI thread)."""

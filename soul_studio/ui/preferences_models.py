@@ -121,6 +121,11 @@ class ModelsPage(QWidget):
         self.vram.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.vram.verticalHeader().setVisible(False)
         layout.addWidget(self.vram, 1)
+        from soul_studio.ui.model_catalogue import CataloguePanel
+
+        layout.addWidget(QLabel("<b>Known models</b> — what to download, licences, where each goes"))
+        self.catalogue = CataloguePanel()
+        layout.addWidget(self.catalogue, 2)
         self.refresh()
 
     # ------------------------------------------------------------- public

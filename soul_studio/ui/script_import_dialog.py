@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -258,6 +259,15 @@ class ScriptImportDialog(QDialog):
         if self._screenplay is None or scene is None or not scene.dialogue:
             return None
         return ScriptImportChoice(self._screenplay, scene, self.options())
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt override
+        """Enter in a path field loads it for preview; it never imports at once."""
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and isinstance(self.focusWidget(), QLineEdit):
+            if self.focusWidget() is self.path_edit and self._screenplay is not None:
+                self.scene_list.setFocus()  # the preview is on screen; Enter there imports
+            event.accept()
+            return
+        super().keyPressEvent(event)
 
     def accept(self) -> None:
         recording = self.recording_edit.text().strip()

@@ -15,6 +15,8 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWi
 
 from engine.timebase import fps_fraction, frames_to_seconds, frames_to_timecode
 from soul_studio.project.model import Placement
+from soul_studio.render.planner import FingerprintCache
+from soul_studio.render.takes import TakeJudge, shown_take
 from soul_studio.ui.document import Document
 from soul_studio.ui.media_cache import PLAYBACK_RATE, MediaCache
 from soul_studio.ui.state import EditorState
@@ -161,6 +163,18 @@ def mix_timeline_audio(document: Document, cache: MediaCache, start_frame: int,
     return out
 
 
+def ab_image(a: QImage, b: QImage) -> QImage:
+    """Left half of ``a`` beside the right half of ``b`` (scaled to ``a``'s size), a white seam between."""
+    b = b.scaled(a.size())
+    out = a.convertToFormat(QImage.Format.Format_RGB888)
+    painter = QPainter(out)
+    half = out.width() // 2
+    painter.drawImage(half, 0, b.convertToFormat(QImage.Format.Format_RGB888), half, 0, out.width() - half, out.height())
+    painter.fillRect(half, 0, 1, out.height(), QColor("#ffffff"))
+    painter.end()
+    return out
+
+
 class Viewer(QWidget):
     """Picture, transport and timecode; the playhead lives in :class:`EditorState`."""
 
@@ -182,6 +196,8 @@ class Viewer(QWidget):
         self._timer.setTimerType(Qt.TimerType.PreciseTimer)
         self._timer.timeout.connect(self._tick)
         self._fullscreen: FrameView | None = None
+        self._fingerprints = FingerprintCache()
+        self.comparing: tuple[str, str] | None = None  # (shot id, take id) shown as B beside the take in use
 
         self.frame_view = FrameView()
         self.timecode = QLabel("00:00:00:00")
@@ -252,7 +268,9 @@ class Viewer(QWidget):
         self.show_frame(self.editor.playhead)
 
     def _on_ready(self, kind: str, key: str) -> None:
-        if kind in ("frame", "thumb") and self._wanted is not None and key.startswith(self._wanted[0] + "|"):
+        if kind == "frame" and self.comparing is not None:
+            self.show_frame(self.editor.playhead)
+        elif kind in ("frame", "thumb") and self._wanted is not None and key.startswith(self._wanted[0] + "|"):
             self.show_frame(self.editor.playhead)
 
     # -------------------------------------------------------------- frames
@@ -262,11 +280,11 @@ class Viewer(QWidget):
         placement = project.placement_at(frame)
         if placement is None:
             return None, None, 0, False
-        take = placement.shot.latest_take()
+        take, _stale = shown_take(project, placement.shot, TakeJudge(project, self._fingerprints))
         if take is not None:
             path = project.resolve(take.file)
             if path is not None and path.exists():
-                return placement, str(path), frame - placement.start, True
+                return placement, str(path), frame - placement.start + take.offset, True
         character = project.character(placement.shot.character_id)
         if character is not None and character.portrait:
             path = project.resolve(character.portrait)
@@ -289,10 +307,13 @@ class Viewer(QWidget):
             self._display(preview, caption, "RENDERING" if preview is not None else "NO PORTRAIT")
             return
         self._wanted = (path, index)
+        if self.comparing is not None and self.comparing[0] == placement.shot.id and is_take:
+            self._show_compare(placement, path, index, caption)
+            return
         if is_take:
             image = self.cache.frame(path, index)
-            take = placement.shot.latest_take()
-            badge = f"{take.quality.upper()} TAKE" if take else ""
+            take, stale = shown_take(project, placement.shot, TakeJudge(project, self._fingerprints))
+            badge = ("STALE " if stale else "") + (f"{take.quality.upper()} TAKE" if take else "")
             if image is None:
                 # show the nearest decoded frame until the exact one lands
                 for k in range(1, 12):
@@ -305,6 +326,31 @@ class Viewer(QWidget):
         image = self.cache.thumbnail(path, 720)
         badge = "RENDERING" if preview is not None else "PORTRAIT · NO TAKE"
         self._display(preview or image, caption, badge)
+
+    def compare(self, shot_id: str, take_id: str) -> None:
+        """A/B: the take in use on the left half, ``take_id`` on the right ("" ends it)."""
+        self.comparing = (shot_id, take_id) if take_id else None
+        project = self.document.project
+        placement = next((p for p in project.placements() if p.shot.id == shot_id), None)
+        if placement is not None and not placement.start <= self.editor.playhead < placement.end:
+            self.editor.set_playhead(placement.start)
+        self.show_frame(self.editor.playhead)
+
+    def _show_compare(self, placement: Placement, path_a: str, index_a: int, caption: str) -> None:
+        assert self.comparing is not None
+        project = self.document.project
+        take_b = placement.shot.take(self.comparing[1])
+        path_b = project.resolve(take_b.file) if take_b is not None else None
+        if take_b is None or path_b is None or not path_b.exists():
+            self.comparing = None
+            self.show_frame(self.editor.playhead)
+            return
+        index_b = self.editor.playhead - placement.start + take_b.offset
+        a = self.cache.frame(path_a, index_a)
+        b = self.cache.frame(str(path_b), index_b)
+        if a is None or b is None:
+            return  # shown when the decodes land (cache.ready)
+        self._display(ab_image(a, b), caption, f"A | B #{placement.shot.takes.index(take_b) + 1} {take_b.quality}")
 
     def set_preview(self, shot_id: str, jpeg: bytes | None) -> None:
         """Live preview of a shot being rendered (shown where it has no take yet)."""
@@ -385,8 +431,9 @@ class Viewer(QWidget):
         self.editor.set_playhead(0)
 
     def go_end(self) -> None:
+        """After the last frame, as in Premiere and Resolve (the next edit starts there)."""
         self.stop()
-        self.editor.set_playhead(max(0, self.document.project.duration_frames() - 1))
+        self.editor.set_playhead(self.document.project.duration_frames())
 
     def mark_in(self) -> None:
         out = self.editor.mark_out

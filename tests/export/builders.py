@@ -34,10 +34,18 @@ def write_take(path: Path, shot_index: int, frames: int, width: int, height: int
             w.write(np.full((height, width, 3), take_colour(shot_index, i), np.uint8))
 
 
-def build_project(folder: Path, fps: float = 24.0, width: int = WIDTH, height: int = HEIGHT) -> Project:
+DEFAULT_NAMES = ("Ana asks", "Ben answers", "Ana again")
+# Names an editor's file must survive: quotes, apostrophes, ampersands, markup, non-ASCII.
+NASTY_NAMES = ("Ana's \"cue\" & <go>", "Ben — Zoë's reply", "Łódź 東京 café")
+
+
+def build_project(folder: Path, fps: float = 24.0, width: int = WIDTH, height: int = HEIGHT,
+                  names: tuple[str, str, str] = DEFAULT_NAMES, characters: tuple[str, str] = ("Ana", "Ben"),
+                  gap_marker: bool = False) -> Project:
     """Three shots: a final take, a half-size draft after a gap, and a shot with no take.
 
-    At 24 fps: shot A [0, 24), black [24, 30), shot B [30, 48), shot C [48, 60).
+    At 24 fps: shot A [0, 24), black [24, 30), shot B [30, 48), shot C [48, 60). With
+    ``gap_marker`` a second marker sits in the gap.
     """
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "media").mkdir(exist_ok=True)
@@ -52,27 +60,39 @@ def build_project(folder: Path, fps: float = 24.0, width: int = WIDTH, height: i
         line = tone(f, 1.0).samples
         write_audio(folder / "media" / f"line{i}.wav", AudioClip(np.concatenate([pad, line, pad], axis=1), 48_000))
     project = Project(name="Scene", fps=fps, width=width, height=height)
-    ana = Character("Ana", portrait="media/ana.png")
-    ben = Character("Ben", portrait="media/ben.png")
+    ana = Character(characters[0], portrait="media/ana.png")
+    ben = Character(characters[1], portrait="media/ben.png")
     project.characters += [ana, ben]
     a = Shot(ana.id, text="Where were you?", audio="media/line0.wav", audio_in=0.25, audio_out=1.25,
-             audio_length=1.5, name="Ana asks")
+             audio_length=1.5, name=names[0])
     b = Shot(ben.id, text="Out.", audio="media/line1.wav", audio_in=0.25, audio_out=1.0, audio_length=1.5,
-             name="Ben answers")
+             name=names[1])
     c = Shot(ana.id, text="Liar.", audio="media/line2.wav", audio_in=0.25, audio_out=0.75, audio_length=1.5,
-             name="Ana again", temp_audio=True)
+             name=names[2], temp_audio=True)
     for s in (a, b, c):
         project.shots[s.id] = s
     project.timeline.entries = [TimelineEntry(a.id), TimelineEntry(b.id, gap_before=project_gap(fps)),
                                 TimelineEntry(c.id)]
     project.timeline.markers.append(Marker(frame=a.frames(fps) + project_gap(fps) + 3, name="Beat", note="pause"))
+    if gap_marker:
+        project.timeline.markers.append(Marker(frame=a.frames(fps) + 2, name="Gap note", note="hold black",
+                                               colour="#4f8fd8"))
     save_project(project, folder / "scene.soulproj")
     write_take(folder / "takes" / "a_final.mp4", 0, a.frames(fps), width, height, fps)
-    a.takes.append(Take("takes/a_final.mp4", job_hash="a1", backend="sketch", quality="final"))
+    # takes are rendered from the shots as they are (fresh), like a studio render would record them
+    a.takes.append(Take("takes/a_final.mp4", job_hash=_hash(project, a, "final"), backend="sketch", quality="final"))
     write_take(folder / "takes" / "b_draft.mp4", 1, b.frames(fps), width // 2, height // 2, fps)
-    b.takes.append(Take("takes/b_draft.mp4", job_hash="b1", backend="sketch", quality="draft"))
+    b.takes.append(Take("takes/b_draft.mp4", job_hash=_hash(project, b, "draft"), backend="sketch", quality="draft"))
     save_project(project, folder / "scene.soulproj", keep_backups=0)
     return project
+
+
+def _hash(project: Project, shot: Shot, quality: str) -> str:
+    from soul_studio.render.planner import current_hash
+
+    value = current_hash(project, shot, quality, "sketch")
+    assert value is not None
+    return value
 
 
 def project_gap(fps: float) -> int:

@@ -63,10 +63,10 @@ def test_fcp7_xml_for_premiere_and_resolve(project, out_dir):
     items = seq.findall("./media/video/track/clipitem")
     assert [i.find("name").text for i in items] == NAMES
     assert [(int(i.find("start").text), int(i.find("end").text)) for i in items] == [(0, 24), (30, 48), (48, 60)]
-    assert len(seq.findall("./media/audio/track/clipitem")) == 3
+    assert len(seq.findall("./media/audio/track/clipitem")) == 6  # a clip item per stereo channel
     for url in (e.text for e in root.iter("pathurl")):
         assert url_to_path(url, result.path.parent).is_file()
-    assert [m.find("name").text for m in items[1].findall("marker")] == ["Beat"]
+    assert [(m.find("name").text, m.find("in").text) for m in seq.findall("marker")] == [("Beat", "33")]
     tl = read(result.path)
     assert tl.global_start_time.to_frames() == 86400
     assert [c.source_range.start_time.to_frames() for c in clips(tl.video_tracks()[0])] == STARTS
@@ -77,9 +77,11 @@ def test_fcpxml_has_start_timecode_and_linked_assets(project, out_dir):
     root = ElementTree.parse(result.path).getroot()
     seq = root.find(".//sequence")
     assert seq.get("tcStart") == "3600s" and seq.get("tcFormat") == "NDF"
-    spine = [e for e in seq.find("spine") if e.tag == "clip"]
+    spine = [e for e in seq.find("spine") if e.tag == "asset-clip"]
     assert [e.get("name") for e in spine] == NAMES
-    assert [e.get("offset") for e in spine] == ["3600s", "14405/4s", "3602s"]
+    assert [e.get("offset") for e in spine] == ["3600s", "86430/24s", "3602s"]
+    assert [e.get("start") for e in spine] == ["3600s", "86430/24s", "3602s"]  # the clips' own timecode
+    assert [e.get("audioRole") for e in spine] == ["dialogue"] * 3
     for asset in root.iter("asset"):
         assert url_to_path(asset.get("src"), result.path.parent).is_file()
     fmt = root.find(".//format")
@@ -93,17 +95,19 @@ def test_edl_for_avid(project, out_dir):
     text = result.path.read_text()
     assert text.splitlines()[:2] == ["TITLE: Scene", "FCM: NON-DROP FRAME"]
     events = [line.split() for line in text.splitlines() if re.match(r"^\d{3} ", line)]
-    assert [e[0] for e in events] == [f"{i:03d}" for i in range(1, 7)]
-    assert [e[2] for e in events] == ["V"] * 3 + ["AA"] * 3
-    rec = [(e[6], e[7]) for e in events[:3]]
+    assert [e[0] for e in events] == [f"{i:03d}" for i in range(1, 8)]
+    assert [e[2] for e in events] == ["V"] * 4 + ["AA"] * 3
+    assert events[1][1] == "BL"  # the gap is black on the picture track
+    shots = [e for e in events[:4] if e[1] != "BL"]
+    rec = [(e[6], e[7]) for e in shots]
     assert rec == [("01:00:00:00", "01:00:01:00"), ("01:00:01:06", "01:00:02:00"), ("01:00:02:00", "01:00:02:12")]
-    assert [(e[4], e[5]) for e in events[:3]] == rec  # per-shot clips carry their record timecode
+    assert [(e[4], e[5]) for e in shots] == rec  # per-shot clips carry their record timecode
     assert all(len(e[1]) <= 8 for e in events)
-    assert "* LOC: 01:00:01:09 YELLOW  BEAT" in text
+    assert "* LOC: 01:00:01:09 YELLOW  Beat" in text
     for url in re.findall(r"^\* FROM CLIP: (.+)$", text, flags=re.M):
         assert url_to_path(url, result.path.parent).is_file()
     tl = read(result.path)
-    assert [c.name for c in clips(tl.video_tracks()[0])] == NAMES
+    assert [c.name for c in clips(tl.video_tracks()[0]) if c.metadata["cmx_3600"]["reel"] != "BL"] == NAMES
 
 
 def test_drop_frame_edl_at_29_97(tmp_path):
@@ -134,7 +138,7 @@ def test_relative_links_to_takes_on_disk(project, out_dir):
 @pytest.mark.parametrize("fmt", ["otio", "edl"])
 def test_range_and_selection_interchange(project, out_dir, fmt):
     tl = read(export_project(project, fmt, out_dir / f"range.{fmt}", opts(frame_range=(20, 40), media="takes")).path)
-    video = clips(tl.video_tracks()[0])
+    video = [c for c in clips(tl.video_tracks()[0]) if c.metadata.get("cmx_3600", {}).get("reel") != "BL"]
     assert [c.name for c in video] == NAMES[:2]
     assert [c.source_range.duration.to_frames() for c in video] == [4, 10]
     assert video[0].source_range.start_time.to_frames() == 86400 + 20

@@ -125,4 +125,4 @@ def test_png_sequence_numbered_by_timecode_with_wav(project, out_dir):
     wav = probe_audio(result.path / "frames.wav")
     assert (wav.sample_rate, wav.channels, wav.codec) == (48_000, 2, "pcm_s24le")
     assert abs(wav.duration - 2.5) < 1 / 48_000 * 2
-    assert not [p for p in out_dir.iterdir() if p.name.startswith(".")]
+    assert not [p for p in out_dir.iterdir() if p.name.startswith(".") and not p.name.endswith(".soul-export.json")]

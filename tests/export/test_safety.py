@@ -15,26 +15,35 @@ def opts(**kw) -> ExportOptions:
 
 
 @pytest.mark.parametrize(("fmt", "name"), [("mp4", "a.mp4"), ("png", "seq"), ("edl", "a.edl")])
-def test_existing_output_is_refused_then_replaced_on_request(project, out_dir, fmt, name):
+def test_existing_output_is_refused_and_only_our_own_export_is_replaced(project, out_dir, fmt, name):
     target = out_dir / name
     if fmt == "png":
         target.mkdir()
         (target / "keep.txt").write_text("mine")
     else:
         target.write_bytes(b"precious")
-    with pytest.raises(ExportError, match="already exists"):
-        export_project(project, fmt, target, opts())
+    for overwrite in (False, True):  # a file Soul Studio did not write is never replaced
+        with pytest.raises(ExportError, match="already exists"):
+            export_project(project, fmt, target, opts(overwrite=overwrite))
     if fmt == "png":
         assert (target / "keep.txt").read_text() == "mine"
     else:
         assert target.read_bytes() == b"precious"
     assert sorted(p.name for p in out_dir.iterdir()) == [name]  # no partial files, no media folder
-    result = export_project(project, fmt, target, opts(overwrite=True))
-    assert result.path == target
+    mine = out_dir / f"new-{name}"
+    first = export_project(project, fmt, mine, opts())
+    with pytest.raises(ExportError, match="already exists"):
+        export_project(project, fmt, mine, opts())
+    before = sorted(p.name for p in mine.iterdir()) if fmt == "png" else mine.read_bytes()
+    result = export_project(project, fmt, mine, opts(overwrite=True))
+    assert result.path == first.path == mine
+    trash = sorted(p for p in (out_dir / ".soul-trash").iterdir() if p.name.startswith(mine.name + "."))
+    assert len(trash) == 1  # the earlier export was moved aside, not deleted
+    old = trash[0] / mine.name
     if fmt == "png":
-        assert not (target / "keep.txt").exists() and len(list(target.glob("*.png"))) == 60
+        assert len(list(mine.glob("*.png"))) == 60 and sorted(p.name for p in old.iterdir()) == before
     else:
-        assert target.read_bytes() != b"precious"
+        assert old.read_bytes() == before and mine.stat().st_size > 0
 
 
 def test_existing_media_folder_is_refused(project, out_dir):
@@ -95,7 +104,8 @@ def test_delivery_warnings(project, out_dir):
 def test_per_shot_clips_carry_reel_and_record_timecode(project, out_dir):
     result = export_project(project, "edl", out_dir / "r.edl", opts(media_codec="mp4"))
     clips = sorted((out_dir / "r_media").iterdir())
-    assert [c.name for c in clips] == ["001_Ana_asks.mp4", "002_Ben_answers.mp4", "003_Ana_again.mp4"]
+    # H.264 shot clips are QuickTime, whose timecode track carries the reel name.
+    assert [c.name for c in clips] == ["001_Ana_asks.mov", "002_Ben_answers.mov", "003_Ana_again.mov"]
     assert set(result.files) == {result.path, *clips}
     timecodes = []
     for clip in clips:
@@ -129,12 +139,14 @@ def test_stale_takes_are_found_by_the_render_planner(tmp_path):
 
     project = build_project(tmp_path / "p")
     first = project.shots[project.timeline.entries[0].shot_id]
-    result = export_project(project, "edl", tmp_path / "a.edl", ExportOptions(media="takes"))
-    assert "'Ana asks': its take is stale (the shot changed since it was rendered)" in result.warnings
     take = first.takes[-1]
-    take.job_hash = current_hash(project, first, take.quality, take.backend)
+    assert take.job_hash == current_hash(project, first, take.quality, take.backend)
     result = export_project(project, "edl", tmp_path / "b.edl", ExportOptions(media="takes"))
     assert not [w for w in result.warnings if w.startswith("'Ana asks'")]
+    first.text = "A new line"  # the take no longer shows this shot: stale, and never delivered silently
+    result = export_project(project, "edl", tmp_path / "a.edl", ExportOptions(media="takes"))
+    assert "'Ana asks': its take is stale (the shot changed since it was rendered)" in result.warnings
+    assert "a_final.mp4" not in (tmp_path / "a.edl").read_text()
 
 
 def test_shot_clips_alone_and_replacing_a_media_folder(project, out_dir):
@@ -147,13 +159,18 @@ def test_shot_clips_alone_and_replacing_a_media_folder(project, out_dir):
     assert (info.profile, info.frame_count, info.timecode) == ("LT", 18, "01:00:01:06")
     with pytest.raises(ExportError, match="already exists"):
         export_shot_clips(project, out_dir / "clips", "mp4", opts())
-    # A timeline export with overwrite swaps in a fresh media folder.
+    # A timeline export with overwrite swaps in a fresh media folder, unless the user put
+    # something of their own into it.
     first = export_project(project, "otio", out_dir / "cut.otio", opts(media_codec="mp4"))
-    (first.files[1].parent / "stray.txt").write_text("old")
+    stray = first.files[1].parent / "stray.txt"
+    stray.write_text("old")
+    with pytest.raises(ExportError, match="stray.txt"):
+        export_project(project, "otio", out_dir / "cut.otio", opts(media_codec="mp4", overwrite=True))
+    stray.unlink()
     export_project(project, "otio", out_dir / "cut.otio", opts(media_codec="mp4", overwrite=True))
     assert sorted(p.name for p in (out_dir / "cut_media").iterdir()) == [
-        "001_Ana_asks.mp4", "002_Ben_answers.mp4", "003_Ana_again.mp4"]
-    assert sorted(p.name for p in out_dir.iterdir()) == ["clips", "cut.otio", "cut_media"]
+        "001_Ana_asks.mov", "002_Ben_answers.mov", "003_Ana_again.mov"]
+    assert sorted(p.name for p in out_dir.iterdir() if not p.name.startswith(".")) == ["clips", "cut.otio", "cut_media"]
 
 
 def test_missing_take_and_audio_files_still_export_with_warnings(tmp_path):

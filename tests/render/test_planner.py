@@ -60,6 +60,8 @@ def test_edit_makes_take_stale_and_keeps_it(project: Project):
 def test_changed_audio_file_content_makes_take_stale(project: Project, make_audio):
     shot = project.timeline_shots()[0]
     job = job_for_shot(project, shot, "draft")
+    project.takes_folder.mkdir(exist_ok=True)
+    (project.takes_folder / "x.mp4").write_bytes(b"movie")
     shot.takes.append(Take("takes/x.mp4", job.content_hash(), "sketch", "draft"))
     assert shot_state(project, shot) == "draft"
     make_audio("line.wav", duration=2.5, bursts=[(1.0, 2.4)])  # re-recorded line, same name

@@ -132,7 +132,7 @@ def test_framings_and_ken_burns_render_at_the_job_size(media, tmp_path):
         assert not np.array_equal(sink.frames[0], sink.frames[-1])
 
 
-def test_several_faces_are_logged_and_the_largest_animates(tmp_path):
+def test_several_faces_are_logged_and_the_chosen_one_animates(tmp_path):
     from engine.media import save_image
     from engine.media.synthetic import draw_portrait
 
@@ -143,12 +143,15 @@ def test_several_faces_are_logged_and_the_largest_animates(tmp_path):
     save_image(path, canvas)
     job = JobSpec(shot_id="two", portrait_path=str(path), duration=0.4, fps=25.0, width=280, height=160,
                   output_path=str(tmp_path / "two.mp4"), framing="full_body")
-    logs = []
-    sink = ListSink()
-    meta = SketchBackend().render(job, sink, RenderContext(on_log=lambda level, msg: logs.append((level, msg))))
-    assert len(sink.frames) == 10
-    assert ("warning", "2 faces found; animating the largest one") in logs
-    assert meta["analysis"]["faces_found"] == 2 and meta["analysis"]["face"][0] < 320
+    for index, left in ((0, True), (1, False)):
+        logs: list[tuple[str, str]] = []
+        sink = ListSink()
+        meta = SketchBackend().render(job.replace(options={"face_index": index}), sink,
+                                      RenderContext(on_log=lambda level, msg, logs=logs: logs.append((level, msg))))
+        assert len(sink.frames) == 10
+        assert any(level == "warning" and "2 faces found" in msg for level, msg in logs)
+        assert meta["analysis"]["faces_found"] == 2 and (meta["analysis"]["face"][0] < 320) == left
+        assert meta["face"]["index"] == index and meta["face"]["count"] == 2
 
 
 def test_prefetch_keeps_order_raises_errors_and_stops_when_closed():

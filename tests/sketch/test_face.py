@@ -23,6 +23,15 @@ def test_mouth_and_eyes_found_where_painted(seed, size):
         assert abs(eye.cy - truth[1]) < 0.3 * lm.mouth_size[0]
     x, y, w, h = a.mouth_box_normalised()
     assert 0 <= x < x + w <= 1 and 0 <= y < y + h <= 1
+    assert a.to_dict()["mouth_source"] in ("mesh", "detected", "estimated")
+
+
+@pytest.mark.parametrize("seed,size", [(0, 256), (5, 512)])
+def test_haar_fallback_still_finds_painted_features(seed, size):
+    rgb, lm = draw_portrait(seed, (size, size), return_landmarks=True)
+    a = analyse_portrait(rgb, use_mesh=False)
+    assert a.faces_found == 1 and a.face_source == "haar"
+    assert a.mouth is not None and a.mouth.contains(*lm.mouth)
     assert a.to_dict()["mouth_source"] in ("detected", "estimated")
 
 
@@ -44,13 +53,20 @@ def test_user_mouth_box_wins():
     assert require_mouth(a) is a
 
 
-def test_several_faces_animate_the_largest_with_a_warning():
+@pytest.mark.parametrize("use_mesh", [True, False])
+def test_several_faces_are_numbered_left_to_right_and_chosen_by_index(use_mesh):
     big = draw_portrait(2, (320, 320))
     small = draw_portrait(4, (200, 200))
     canvas = np.zeros((320, 560, 3), np.uint8)
     canvas[:, :320] = big
     canvas[60:260, 350:550] = small
-    a = analyse_portrait(canvas)
+    a = analyse_portrait(canvas, use_mesh=use_mesh)
     assert a.faces_found == 2
-    assert any("2 faces" in w for w in a.warnings)
-    assert a.face.cx < 320 and a.mouth.cx < 320
+    assert any("2 faces" in w and "Cast panel" in w for w in a.warnings)
+    assert a.faces[0][0].cx < 320 < a.faces[1][0].cx
+    for k, inside in ((0, lambda x: x < 320), (1, lambda x: x > 320)):
+        chosen = analyse_portrait(canvas, face_index=k, use_mesh=use_mesh)
+        assert chosen.face_index == k and inside(chosen.face.cx) and inside(chosen.mouth.cx)
+        assert chosen.face_report()["count"] == 2 and chosen.face_report()["index"] == k
+    wrong = analyse_portrait(canvas, face_index=5, use_mesh=use_mesh)
+    assert wrong.face_index in (0, 1) and any("face 6 was asked for" in w for w in wrong.warnings)

@@ -75,7 +75,7 @@ def test_play_shuttle_and_marks(qtbot, studio, shot_with_take):
     studio.actions["mark_out"].trigger()
     assert studio.editor.in_out() == (5, 16)
     studio.actions["end"].trigger()
-    assert studio.editor.playhead == studio.document.project.duration_frames() - 1
+    assert studio.editor.playhead == studio.document.project.duration_frames()  # after the last frame
 
 
 def test_full_screen_viewer_mirrors_and_closes(qtbot, studio, shot_with_take):

@@ -1,9 +1,10 @@
 """The sketch backend: a timing-accurate talking animatic of a portrait, on any CPU.
 
-One render: analyse the portrait (face, eyes, mouth), measure the dialogue audio per
-frame, frame the shot, then for every frame start from the still stage, open the mouth,
-blink, move the head and (optionally) zoom, and stream the frame to the encoder.
-Nothing is downloaded and nothing heavy is loaded, so the backend is always available.
+One render: analyse the portrait (every face's mesh, cached per picture; the chosen
+face), measure the dialogue audio per frame, frame the shot, then for every frame start
+from the still stage, move the photo's own lips and jaw, blink, move the head and
+(optionally) zoom, and stream the frame to the encoder. The models ship inside the
+MediaPipe wheel and nothing is downloaded, so the backend is always available.
 """
 
 from __future__ import annotations
@@ -19,17 +20,21 @@ import cv2
 import numpy as np
 
 from engine.backends.base import Backend, Capabilities, FrameSink, Progress, RenderContext
-from engine.backends.sketch.audio import MouthTrack, audio_features, frame_centres, mouth_track
+from engine.backends.sketch.audio import MouthTrack, frame_centres
 from engine.backends.sketch.eyes import EyeRig
 from engine.backends.sketch.face import FaceAnalysis, analyse_portrait, require_mouth
 from engine.backends.sketch.framing import choose_crop, render_stage, stage_analysis
 from engine.backends.sketch.head import HeadRig
+from engine.backends.sketch.lids import lid_rigs
+from engine.backends.sketch.lips import LipRig
+from engine.backends.sketch.lipsync import plan_lipsync
+from engine.backends.sketch.mesh import mediapipe_available
 from engine.backends.sketch.motion import motion_track
 from engine.backends.sketch.mouth import MouthRig
 from engine.jobs import JobSpec
 from engine.media import MODEL_RATE, AudioClip, load_audio, load_portrait
 
-VERSION = "1"
+VERSION = "2"
 # Gentle zoom-in over the shot for ``options["ken_burns"] = True`` (or a number: the zoom).
 _KEN_BURNS = {"portrait": 0.03, "upper_body": 0.05, "full_body": 0.08}
 
@@ -42,14 +47,35 @@ def load_dialogue(job: JobSpec) -> AudioClip:
     return clip.fit_duration(job.duration)
 
 
-def plan_mouth(job: JobSpec, clip: AudioClip) -> MouthTrack:
-    """Per-frame mouth controls for the job (frame i measured on audio centred at i / fps)."""
-    features = audio_features(clip.mono(), clip.sample_rate, job.fps, job.frame_count)
-    track = mouth_track(features, job.fps)
+def plan_mouth(job: JobSpec, clip: AudioClip, check: Callable[[], None] | None = None) -> MouthTrack:
+    """Per-frame mouth controls for the job (frame i measured on audio centred at i / fps).
+
+    Phones aligned to ``job.text`` where it fits, else recognised, else spectral (see
+    ``lipsync``); ``options["lipsync"] = "spectral"`` skips the phone decoder.
+    """
+    phones = str(job.options.get("lipsync", "auto")) != "spectral"
+    track = plan_lipsync(clip.mono(), clip.sample_rate, job.fps, job.frame_count, job.text, phones, check)
     gain = float(job.options.get("mouth_gain", 1.0))
     if gain != 1.0:
         track.open = np.clip(track.open * gain, 0.0, 1.0)
     return track
+
+
+def face_index_option(job: JobSpec) -> int | None:
+    """The job's ``face_index`` option (0-based, faces left to right), or None for the surest face."""
+    value = job.options.get("face_index")
+    if value is None or value == "":
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _track(mouth: MouthTrack, name: str) -> np.ndarray:
+    """A MouthTrack control by name; zeros for controls an older track does not carry."""
+    value = getattr(mouth, name, None)
+    return np.zeros(mouth.n_frames) if value is None else np.asarray(value, np.float64)
 
 
 def prefetched(draw: Callable[[int], np.ndarray], n: int, depth: int = 2) -> Generator[np.ndarray, None, None]:
@@ -106,7 +132,7 @@ def _ken_burns_amount(job: JobSpec) -> float:
 
 
 class SketchBackend(Backend):
-    """Procedural animatic: Haar face analysis + audio-driven mouth, blinks and head motion."""
+    """Procedural animatic: face-mesh analysis + audio-driven lips, blinks and head motion."""
 
     name = "sketch"
 
@@ -116,7 +142,8 @@ class SketchBackend(Backend):
             name=cls.name,
             available=True,
             devices=["cpu"],
-            extra={"version": VERSION, "face_detector": "opencv-haar", "realtime": True},
+            extra={"version": VERSION, "face_detector": "mediapipe" if mediapipe_available() else "opencv-haar",
+                   "realtime": True},
         )
 
     def load_key(self, job: JobSpec) -> tuple[Any, ...]:
@@ -125,7 +152,7 @@ class SketchBackend(Backend):
     def analyse(self, job: JobSpec, ctx: RenderContext | None = None) -> tuple[np.ndarray, FaceAnalysis]:
         """Load the portrait and find its face; warnings go to the log, no mouth is an error."""
         rgb = load_portrait(job.portrait_path)
-        analysis = analyse_portrait(rgb, job.mouth_box)
+        analysis = analyse_portrait(rgb, job.mouth_box, face_index=face_index_option(job))
         if ctx is not None:
             for warning in analysis.warnings:
                 ctx.log(warning, "warning")
@@ -143,7 +170,10 @@ class SketchBackend(Backend):
         rgb, analysis = self.analyse(job, ctx)
         ctx.cancel.check()
         clip = load_dialogue(job)
-        mouth = plan_mouth(job, clip)
+        mouth = plan_mouth(job, clip, ctx.cancel.check)
+        if job.text.strip() and mouth.method != "aligned":
+            ctx.log(f"mouth shapes {mouth.method}: {(mouth.alignment or {}).get('reason', 'the script was not aligned')}",
+                    "warning")
         ctx.cancel.check()
 
         crop = choose_crop(analysis, W, H, job.framing)
@@ -151,9 +181,14 @@ class SketchBackend(Backend):
         staged = stage_analysis(analysis, crop, W, H)
         assert staged.mouth is not None
         face_w = staged.face.w if staged.face is not None else 2.4 * staged.mouth.w
-        mouth_rig = MouthRig(stage, staged.mouth, job.quality)
-        eye_rigs = [EyeRig(stage.shape, e) for e in staged.eyes] if staged.face is not None else []
-        head_rig = HeadRig(stage.shape, staged.head_box(), face_w, interp)
+        lip_rig = LipRig(stage, staged.points, job.quality) if staged.points is not None else None
+        mouth_rig = MouthRig(stage, staged.mouth, job.quality) if lip_rig is None or not lip_rig.valid else None
+        if staged.points is not None:
+            eye_rigs: list[Any] = list(lid_rigs(stage.shape, staged.points))
+        else:
+            eye_rigs = [EyeRig(stage.shape, e) for e in staged.eyes] if staged.face is not None else []
+        head_rig = HeadRig(stage.shape, staged.head_box(), face_w, interp, staged.mask)
+        press, tuck = _track(mouth, "press"), _track(mouth, "tuck")
         anchor = staged.face or staged.mouth
 
         ken_burns = _ken_burns_amount(job)
@@ -165,7 +200,10 @@ class SketchBackend(Backend):
 
         def draw(i: int) -> np.ndarray:
             frame = stage.copy()
-            mouth_rig.apply(frame, float(mouth.open[i]), float(mouth.width[i]))
+            if mouth_rig is not None:
+                mouth_rig.apply(frame, float(mouth.open[i]) * (1.0 - float(press[i])), float(mouth.width[i]))
+            elif lip_rig is not None:
+                lip_rig.apply(frame, float(mouth.open[i]), float(mouth.width[i]), float(press[i]), float(tuck[i]))
             for rig in eye_rigs:
                 rig.apply(frame, float(motion.blink[i]))
             head_rig.apply(frame, float(motion.roll[i]), float(motion.shift_x[i]), float(motion.shift_y[i]))
@@ -197,8 +235,11 @@ class SketchBackend(Backend):
             "seed": job.seed,
             "framing": job.framing,
             "analysis": analysis.to_dict(),
+            "face": analysis.face_report(),
+            "rig": "mesh" if mouth_rig is None else "box",
             "crop": [round(crop.x, 2), round(crop.y, 2), round(crop.w, 2), round(crop.h, 2)],
             "visemes": mouth.viseme_counts(),
+            "mouth": mouth.summary(),
             "blinks": len(motion.blink_times),
             "ken_burns": ken_burns,
             "setup_s": round(setup_s, 3),
@@ -206,4 +247,4 @@ class SketchBackend(Backend):
         }
 
 
-__all__ = ["SketchBackend", "load_dialogue", "plan_mouth", "prefetched"]
+__all__ = ["SketchBackend", "face_index_option", "load_dialogue", "plan_mouth", "prefetched"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from engine.backends.sketch.face import Box
+from engine.backends.sketch.box import Box
 
 
 class EyeRig:

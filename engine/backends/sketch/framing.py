@@ -12,7 +12,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from engine.backends.sketch.face import Box, FaceAnalysis
+from engine.backends.sketch.box import Box
+from engine.backends.sketch.face import FaceAnalysis
 
 # How many face-box heights the frame is tall, and how far below the face centre it is centred.
 _PRESETS = {"portrait": (2.7, 0.25), "upper_body": (4.2, 0.9)}
@@ -30,6 +31,15 @@ class Crop:
     def to_stage(self, box: Box, out_w: int, out_h: int) -> Box:
         sx, sy = out_w / self.w, out_h / self.h
         return Box((box.x - self.x) * sx, (box.y - self.y) * sy, box.w * sx, box.h * sy)
+
+    def points_to_stage(self, points: np.ndarray, out_w: int, out_h: int) -> np.ndarray:
+        """Mesh points (N, 3) into stage pixels (z scaled like x)."""
+        sx, sy = out_w / self.w, out_h / self.h
+        out = np.array(points, np.float32, copy=True)
+        out[:, 0] = (out[:, 0] - self.x) * sx
+        out[:, 1] = (out[:, 1] - self.y) * sy
+        out[:, 2] *= sx
+        return out
 
 
 def choose_crop(analysis: FaceAnalysis, out_w: int, out_h: int, framing: str) -> Crop:
@@ -93,7 +103,20 @@ def stage_analysis(analysis: FaceAnalysis, crop: Crop, out_w: int, out_h: int) -
         mouth_source=analysis.mouth_source,
         eyes_source=analysis.eyes_source,
         warnings=list(analysis.warnings),
+        faces=[(crop.to_stage(b, out_w, out_h), c) for b, c in analysis.faces],
+        face_index=analysis.face_index,
+        face_source=analysis.face_source,
+        points=crop.points_to_stage(analysis.points, out_w, out_h) if analysis.points is not None else None,
+        mask=_stage_mask(analysis.mask, crop, out_w, out_h),
     )
+
+
+def _stage_mask(mask: np.ndarray | None, crop: Crop, out_w: int, out_h: int) -> np.ndarray | None:
+    if mask is None:
+        return None
+    sx, sy = out_w / crop.w, out_h / crop.h
+    m = np.array([[sx, 0, -crop.x * sx], [0, sy, -crop.y * sy]], np.float64)
+    return cv2.warpAffine(mask, m, (out_w, out_h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
 __all__ = ["Crop", "choose_crop", "render_stage", "stage_analysis"]

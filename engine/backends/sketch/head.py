@@ -3,7 +3,8 @@
 Rotating the whole frame would look like a wobbling camera; pasting a rotated head
 would leave a doubled outline. Instead the motion is a displacement field: the full
 rigid motion inside an ellipse around the head, fading smoothly to zero over the hair,
-neck and background around it. The field is linear in the motion parameters, so its
+neck and background around it, and, when the person's segmentation mask is known,
+fading to zero off the person too, so the backdrop behind the head does not bend. The field is linear in the motion parameters, so its
 pieces are precomputed once on a coarse grid; each frame combines them, upsamples the
 displacement and remaps only the rows' spans where it is not zero.
 """
@@ -15,7 +16,7 @@ import math
 import cv2
 import numpy as np
 
-from engine.backends.sketch.face import Box
+from engine.backends.sketch.box import Box
 
 _COARSE = 8  # pixels per coarse-grid cell
 _FALLOFF = 1.3  # the weight reaches zero at this many ellipse radii
@@ -25,7 +26,8 @@ _BAND = 16  # rows per remap band
 class HeadRig:
     """Moves the head region of a frame in place (:meth:`apply`)."""
 
-    def __init__(self, image_shape: tuple[int, ...], head: Box, face_width: float, interpolation: int) -> None:
+    def __init__(self, image_shape: tuple[int, ...], head: Box, face_width: float, interpolation: int,
+                 mask: np.ndarray | None = None) -> None:
         H, W = image_shape[:2]
         self.rx, self.ry = 0.42 * head.w, 0.42 * head.h
         self.hx, self.hy = head.cx, head.cy
@@ -47,6 +49,8 @@ class HeadRig:
         GX, GY = np.meshgrid(cols, rows)
         X, Y = GX + self.x0 + 0.5, GY + self.y0 + 0.5
         weight = self._weight(X, Y)
+        if mask is not None:
+            weight = weight * self._person(mask, X, Y, face_width)
         self._gx, self._gy = GX, GY
         self._w = weight.astype(np.float32)
         self._wx = (weight * (X - self.pivot[0])).astype(np.float32)
@@ -66,6 +70,17 @@ class HeadRig:
             xb = int(min(w, np.ceil(self.hx + half + pad - self.x0)))
             if xb > xa:
                 self._bands.append((ya, yb, xa, xb))
+
+    @staticmethod
+    def _person(mask: np.ndarray, X: np.ndarray, Y: np.ndarray, face_width: float) -> np.ndarray:
+        """How much each grid point belongs to the person (soft), so the backdrop stays still."""
+        k = int(max(3, face_width * 0.06)) | 1
+        soft = cv2.GaussianBlur(np.asarray(mask, np.float32), (k, k), 0)
+        xs = np.clip(X, 0, soft.shape[1] - 1).astype(np.float32)
+        ys = np.clip(Y, 0, soft.shape[0] - 1).astype(np.float32)
+        person = cv2.remap(soft, xs, ys, cv2.INTER_LINEAR)
+        t = np.clip((person - 0.15) / 0.6, 0.0, 1.0)
+        return t * t * (3.0 - 2.0 * t)
 
     def _weight(self, X: np.ndarray, Y: np.ndarray) -> np.ndarray:
         r = np.sqrt(((X - self.hx) / self.rx) ** 2 + ((Y - self.hy) / self.ry) ** 2)

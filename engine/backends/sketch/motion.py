@@ -4,7 +4,7 @@ Everything is computed up front for the whole shot from the job's seed, so a ren
 deterministic and the per-frame loop only looks values up. Blinks follow the rhythm of
 a relaxed speaker (one every 2-6 s, 100-150 ms long, the odd double blink); head motion
 is low-frequency noise (a few slow sinusoids with random phases) plus a small nod on
-the loud onsets of the dialogue.
+the loud onsets of the dialogue, low-passed and speed-limited so it never jumps.
 """
 
 from __future__ import annotations
@@ -77,6 +77,27 @@ def _slow_noise(times: np.ndarray, rng: np.random.Generator, lo_hz: float, hi_hz
     return total / weights.sum()
 
 
+def _lowpass(x: np.ndarray, fps: float, tau_s: float) -> np.ndarray:
+    """One-pole low-pass with time constant ``tau_s`` (run twice: critically damped)."""
+    alpha = 1.0 - np.exp(-1.0 / max(1e-6, tau_s * fps))
+    out = np.empty_like(np.asarray(x, np.float64))
+    value = float(x[0]) if len(x) else 0.0
+    for i, v in enumerate(x):
+        value += alpha * (float(v) - value)
+        out[i] = value
+    return out
+
+
+def _rate_limit(x: np.ndarray, max_step: float) -> np.ndarray:
+    """``x`` with its frame-to-frame change capped at ``max_step``."""
+    out = np.empty_like(np.asarray(x, np.float64))
+    value = float(x[0]) if len(x) else 0.0
+    for i, v in enumerate(x):
+        value += float(np.clip(float(v) - value, -max_step, max_step))
+        out[i] = value
+    return out
+
+
 def motion_track(
     times: np.ndarray,
     fps: float,
@@ -99,6 +120,8 @@ def motion_track(
     for i, r in enumerate(rise):
         level = max(level * decay, float(r))
         emphasis[i] = level
+    # The peak hold jumps on each onset: low-pass it so the nod eases in over ~0.15 s.
+    emphasis = _lowpass(_lowpass(emphasis, fps, 0.08), fps, 0.08)
     k = max(1, int(fps))  # loudness averaged over about a second
     padded = np.pad(np.asarray(energy, np.float64), (k // 2, k - 1 - k // 2), mode="edge") if len(energy) else energy
     speaking = np.convolve(padded, np.ones(k) / k, mode="valid") if len(energy) else energy
@@ -106,6 +129,10 @@ def motion_track(
     roll = (1.4 * _slow_noise(times, rng, 0.05, 0.35) + 0.5 * _slow_noise(times, rng, 0.4, 0.9)) * liveliness
     shift_x = 0.012 * _slow_noise(times, rng, 0.04, 0.3) * liveliness
     shift_y = (0.006 * _slow_noise(times, rng, 0.05, 0.4) + 0.018 * emphasis) * head_amount
+    # No single-frame jumps whatever the audio does: cap the speed (face widths, degrees per second).
+    shift_x = _rate_limit(shift_x, 0.05 / fps)
+    shift_y = _rate_limit(shift_y, 0.06 / fps)
+    roll = _rate_limit(roll, 6.0 / fps)
     progress = times / max(duration, 1e-6)
     eased = 0.5 - 0.5 * np.cos(np.pi * np.clip(progress, 0.0, 1.0))
     zoom = 1.0 + ken_burns * eased

@@ -14,7 +14,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from engine.backends.sketch.face import Box
+from engine.backends.sketch.box import Box
 
 # Opening of the lens at open = 1, in lip half-widths (upper lip lift, jaw drop).
 _LIFT, _DROP = 0.14, 0.6

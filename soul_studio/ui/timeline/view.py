@@ -29,7 +29,8 @@ from engine.media import MediaError
 from soul_studio.project.edits import Edit, MoveShot, trim_shot
 from soul_studio.project.edits_extra import CompoundEdit
 from soul_studio.project.model import Project, Shot
-from soul_studio.render.planner import FingerprintCache, shot_state
+from soul_studio.render.planner import FingerprintCache
+from soul_studio.render.takes import TakeJudge, shot_state, shown_take
 from soul_studio.ui.document import Document
 from soul_studio.ui.drops import drop_edit
 from soul_studio.ui.media_cache import MediaCache
@@ -181,8 +182,11 @@ class TimelineView(QGraphicsView):
             state = self._states[shot.id] = shot_state(self.project, shot, self._fingerprints)
         return state, None
 
+    def judge(self) -> TakeJudge:
+        return TakeJudge(self.project, self._fingerprints)
+
     def clip_thumbnail(self, shot: Shot) -> QImage | None:
-        take = shot.latest_take()
+        take, _stale = shown_take(self.project, shot, self.judge())
         if take is not None:
             path = self.project.resolve(take.file)
             if path is not None and path.exists():
@@ -250,18 +254,20 @@ class TimelineView(QGraphicsView):
         frame = scene.x() / self.layout.ppf
         p = self.layout.at_frame(frame)
         edge_frames = EDGE_GRAB_PX / self.layout.ppf
-        # the edge of the previous clip is grabbable from just inside the next one too
-        if p is None or frame - p.start < edge_frames:
-            before = self.layout.at_frame(frame - edge_frames)
-            if before is not None and abs(before.end - frame) < edge_frames:
-                return "tail", before.shot.id
-        if p is None:
-            return "empty", None
-        if frame - p.start < edge_frames and p.length * self.layout.ppf > 3 * EDGE_GRAB_PX:
-            return "head", p.shot.id
-        if p.end - frame < edge_frames and p.length * self.layout.ppf > 3 * EDGE_GRAB_PX:
-            return "tail", p.shot.id
-        return "body", p.shot.id
+        if p is not None:  # each clip owns the edge zones inside it: a clip right after another trims too
+            wide = p.length * self.layout.ppf > 3 * EDGE_GRAB_PX
+            if wide and frame - p.start < edge_frames:
+                return "head", p.shot.id
+            if wide and p.end - frame < edge_frames:
+                return "tail", p.shot.id
+            return "body", p.shot.id
+        before = self.layout.at_frame(frame - edge_frames)  # in a gap just after a clip: its tail
+        if before is not None and frame - before.end < edge_frames:
+            return "tail", before.shot.id
+        after = self.layout.at_frame(frame + edge_frames)  # in a gap just before a clip: its head
+        if after is not None and after.start - frame < edge_frames:
+            return "head", after.shot.id
+        return "empty", None
 
     def shot_rect(self, shot_id: str) -> QRectF:
         """The clip's video rectangle in viewport coordinates (for tests and tooltips)."""
@@ -330,7 +336,11 @@ class TimelineView(QGraphicsView):
             offset = (start_frame - grab.start) if grab is not None else 0
             self.drag = DragPreview("move", ids, frame=frame_f - offset, insert_frame=insert_frame)
         elif zone in ("head", "tail") and shot_id is not None:
-            self.drag = self._trim_preview(shot_id, zone, frame_f)
+            grabbed = self.layout.placement_of(shot_id)
+            press_f = self.mapToScene(start_pos.toPoint()).x() / self.layout.ppf
+            edge = (grabbed.start if zone == "head" else grabbed.end) if grabbed is not None else press_f
+            # the edge follows the mouse by the distance dragged, wherever in the zone it was grabbed
+            self.drag = self._trim_preview(shot_id, zone, frame_f - (press_f - edge))
         self.canvas.update()
 
     def _snap_targets(self, exclude: str | None = None) -> list[int]:

@@ -1,0 +1,192 @@
+"""Checks of the infinitetalk model kinds, from JSON files and safetensors headers only.
+
+- ``infinitetalk``: the Wan2.1-I2V-14B-480P diffusers folder (with ``infinitetalk/``,
+  ``audio_encoder/`` and ``loras/`` inside, or registered apart), by the backend's own
+  :func:`engine.backends.infinitetalk.folder.validate_model_folder`;
+- ``infinitetalk-adapter``: the MeiGen-AI/InfiniteTalk download, each of ``single/`` and
+  ``multi/`` against the published names and shape rules;
+- ``infinitetalk-audio``: chinese-wav2vec2-base, by the Wav2Vec2 component rules;
+- ``draft-lora``: a lightx2v-style LoRA file, through diffusers' Wan LoRA conversion on the
+  meta device (against the transformer's config when the file sits in a model folder).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+ADAPTER_FILES = {"single": "single/infinitetalk.safetensors", "multi": "multi/infinitetalk.safetensors"}
+# chinese-wav2vec2-base: the audio encoder the published adapters were trained with.
+DEFAULT_AUDIO = {"num_hidden_layers": 12, "hidden_size": 768}
+_SIDE_PARTS = ("infinitetalk/", "audio_encoder/", "adapter_single", "adapter_multi", "audio_encoder")
+
+
+def check_infinitetalk_folder(check: Any, root: Path, check_shapes: bool) -> None:
+    """The whole model folder; a missing adapter or audio encoder is a warning (they may be registered apart)."""
+    from engine.backends.infinitetalk.folder import validate_model_folder
+
+    report = validate_model_folder(root, adapter="any", check_shapes=check_shapes)
+    for message in report.errors:
+        if "pickle checkpoint" in message:
+            continue  # already reported by check_folder
+        if "missing" in message and message.startswith(_SIDE_PARTS):
+            part = "infinitetalk/" if "adapter" in message.split(" ", 1)[0] or message.startswith("infinitetalk") \
+                else "audio_encoder/"
+            other = "infinitetalk-adapter" if part == "infinitetalk/" else "infinitetalk-audio"
+            check.warnings.append(f"{part} is not in this folder ({message}): register an {other} model "
+                                  "or download it into the folder before rendering")
+            if part not in check.missing:
+                check.missing.append(part)
+            continue
+        check.errors.append(message)
+    check.warnings.extend(report.warnings)
+    for name, comp in report.components.items():
+        if getattr(comp, "parameters", 0):
+            check.parameters[name] = comp.parameters
+            check.dtypes[name] = comp.dtype or "?"
+        if getattr(comp, "config", None):
+            check.configs[name] = {k: v for k, v in comp.config.items() if not k.startswith("_")}
+    check.fingerprint = report.fingerprint
+    loras = root / "loras"
+    if loras.is_dir():
+        for path in sorted(loras.rglob("*.safetensors")):
+            _check_lora_file(check, path, _transformer_config(root), label=str(path.relative_to(root)))
+
+
+def _audio_config(root: Path) -> dict[str, Any]:
+    """The audio encoder config next to an adapter download, else chinese-wav2vec2-base's."""
+    for candidate in (root.parent / "audio_encoder" / "config.json", root / "audio_encoder" / "config.json"):
+        if candidate.is_file():
+            try:
+                return json.loads(candidate.read_text())
+            except (OSError, ValueError):
+                break
+    return dict(DEFAULT_AUDIO)
+
+
+def check_adapter_folder(check: Any, root: Path, check_shapes: bool) -> None:
+    """``single/`` and ``multi/`` adapter files: names and shapes against the published rules."""
+    from engine.backends.infinitetalk.keys import AdapterFileError, check_published, config_from_shapes
+
+    from engine.backends.soul.folder import read_safetensors_header
+
+    found = {variant: root / rel for variant, rel in ADAPTER_FILES.items() if (root / rel).is_file()}
+    if not found:
+        check.errors.append("single/infinitetalk.safetensors is missing: download MeiGen-AI/InfiniteTalk "
+                            "(single/ for one speaker, multi/ for two-shots) into this folder")
+        return
+    if "multi" not in found:
+        check.warnings.append("multi/infinitetalk.safetensors is not here: shots with two speakers need it")
+    audio = _audio_config(root)
+    for variant, path in found.items():
+        try:
+            header = read_safetensors_header(path)
+        except (OSError, ValueError) as exc:
+            check.errors.append(f"{ADAPTER_FILES[variant]} is not a valid safetensors file ({exc})")
+            continue
+        shapes = {name: tuple(int(s) for s in info.get("shape", ())) for name, info in header.items()}
+        check.parameters[f"adapter_{variant}"] = sum(_numel(s) for s in shapes.values())
+        check.dtypes[f"adapter_{variant}"] = _main_dtype(header)
+        if not check_shapes:
+            continue
+        try:
+            config = config_from_shapes(shapes, num_heads=1, audio_layers=int(audio["num_hidden_layers"]),
+                                        audio_dim=int(audio["hidden_size"]))
+        except AdapterFileError as exc:
+            check.errors.append(f"{ADAPTER_FILES[variant]}: {exc}")
+            continue
+        check.configs[f"adapter_{variant}"] = config
+        check.errors.extend(f"{ADAPTER_FILES[variant]}: {p}" for p in check_published(shapes, config))
+
+
+def _numel(shape: tuple[int, ...]) -> int:
+    n = 1
+    for s in shape:
+        n *= s
+    return n
+
+
+def _main_dtype(header: dict[str, dict[str, Any]]) -> str:
+    from engine.backends.soul.folder import FLOAT_DTYPES
+
+    counts: dict[str, int] = {}
+    for info in header.values():
+        dtype = str(info.get("dtype", "?"))
+        counts[dtype] = counts.get(dtype, 0) + _numel(tuple(int(s) for s in info.get("shape", ())))
+    return FLOAT_DTYPES.get(max(counts, key=counts.__getitem__), "?") if counts else "?"
+
+
+def _transformer_config(root: Path) -> dict[str, Any] | None:
+    cfg = root / "transformer" / "config.json"
+    try:
+        return json.loads(cfg.read_text()) if cfg.is_file() else None
+    except (OSError, ValueError):
+        return None
+
+
+def _check_lora_file(check: Any, path: Path, transformer_config: dict[str, Any] | None, label: str) -> None:
+    from engine.backends.infinitetalk.lora import (
+        LoRAError,
+        _meta_state_dict,
+        convert_lora_state_dict,
+        inspect_lora_file,
+    )
+
+    try:
+        if transformer_config is not None:
+            problems = inspect_lora_file(path, transformer_config)
+        else:
+            deltas = convert_lora_state_dict(_meta_state_dict(path))
+            ranks = {d.rank for d in deltas.values() if d.rank}
+            problems = [] if len(ranks) <= 1 else [f"mixed ranks {sorted(ranks)}"]
+    except LoRAError as exc:
+        check.errors.append(f"{label}: {exc}" + (f" ({'; '.join(exc.problems[:3])})" if exc.problems else ""))
+        return
+    check.errors.extend(f"{label}: {p}" for p in problems[:20])
+    if len(problems) > 20:
+        check.errors.append(f"{label}: … and {len(problems) - 20} more")
+    from engine.backends.soul.folder import read_safetensors_header
+
+    header = read_safetensors_header(path)
+    check.parameters["draft_lora"] = check.parameters.get("draft_lora", 0) + sum(
+        _numel(tuple(int(s) for s in info.get("shape", ()))) for info in header.values())
+    check.dtypes["draft_lora"] = _main_dtype(header)
+
+
+def check_draft_lora(check: Any, root: Path, check_shapes: bool) -> None:
+    """A LoRA file (``root`` is the file, or a folder holding exactly one)."""
+    files = [root] if root.is_file() else sorted(root.rglob("*.safetensors"))
+    if not files:
+        check.errors.append("no .safetensors LoRA file here: download "
+                            "lightx2v_I2V_14B_480p_cfg_step_distill_rank64_bf16.safetensors")
+        return
+    if len(files) > 1:
+        check.errors.append(f"{len(files)} LoRA files here; register the one to use as a file path")
+        return
+    loras = next((p for p in files[0].parents if p.name == "loras"), None)  # <model>/loras/[Lightx2v/]file
+    model_root = loras.parent if loras is not None else None
+    config = _transformer_config(model_root) if model_root is not None and check_shapes else None
+    _check_lora_file(check, files[0], config, label=files[0].name)
+
+
+def check_audio_encoder(check: Any, root: Path, check_shapes: bool) -> None:
+    """chinese-wav2vec2-base, laid out like a soul folder's ``audio_encoder/`` (the same Wav2Vec2 rules)."""
+    from engine.backends.soul import folder as soul_folder
+
+    spec = next(s for s in soul_folder.COMPONENTS if s.name == "audio_encoder")
+    report = soul_folder.check_component(spec, root, check.errors, check.warnings, check_shapes)
+    if report.parameters:
+        check.parameters["audio_encoder"] = report.parameters
+        check.dtypes["audio_encoder"] = report.dtype or "?"
+    if report.config:
+        check.configs["audio_encoder"] = {k: v for k, v in report.config.items() if not k.startswith("_")}
+
+
+CHECKS = {"infinitetalk": check_infinitetalk_folder, "infinitetalk-adapter": check_adapter_folder,
+          "infinitetalk-audio": check_audio_encoder, "draft-lora": check_draft_lora}
+
+
+def check_kind(kind: str, check: Any, root: Path, check_shapes: bool) -> None:
+    """Run the checker of one infinitetalk kind."""
+    CHECKS[kind](check, root, check_shapes)

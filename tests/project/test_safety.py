@@ -1,0 +1,196 @@
+"""Project files under hostile conditions: shared folders, bad values, special files, locks."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from soul_studio.project import (
+    Character,
+    Project,
+    ProjectFileError,
+    Shot,
+    TimelineEntry,
+    archive_autosave,
+    autosave_path,
+    last_good_backup,
+    list_backups,
+    load_project,
+    save_project,
+    write_autosave,
+    write_recovery,
+)
+from soul_studio.project.lock import ProjectLock, ProjectLocked, lock_path
+
+
+def make(tmp_path: Path, name: str = "demo") -> Project:
+    (tmp_path / "media").mkdir(exist_ok=True)
+    (tmp_path / "media" / "line.wav").write_bytes(b"RIFF")
+    project = Project(name=name)
+    ana = Character("Ana", portrait="media/ana.png")
+    project.characters.append(ana)
+    shot = Shot(ana.id, text="Hello", audio="media/line.wav", audio_length=1.0, name="one")
+    project.shots[shot.id] = shot
+    project.timeline.entries.append(TimelineEntry(shot.id))
+    save_project(project, tmp_path / f"{name}.soulproj")
+    return project
+
+
+def test_two_projects_in_one_folder_keep_their_own_backups(tmp_path):
+    a = make(tmp_path, "demo")
+    b = make(tmp_path, "demo.v2")
+    for _ in range(3):
+        save_project(a, keep_backups=2)
+        save_project(b, keep_backups=2)
+    ours, theirs = list_backups(a.path), list_backups(b.path)
+    assert len(ours) == 2 and len(theirs) == 2 and not set(ours) & set(theirs)
+    assert all(p.name.startswith("demo.2") for p in ours)
+    for _ in range(4):  # saving one never removes the other's backups
+        save_project(a, keep_backups=2)
+    assert list_backups(b.path) == theirs
+    a.path.write_text("{broken")
+    with pytest.raises(ProjectFileError) as info:
+        load_project(a.path)
+    assert str(list_backups(a.path)[-1]) in str(info.value) and "demo.v2" not in str(info.value)
+
+
+def test_a_backup_that_does_not_load_is_never_the_last_good_save(tmp_path):
+    project = make(tmp_path)
+    save_project(project)
+    good = list_backups(project.path)[-1]
+    empty = good.with_name("demo.29991231T235959999999.soulproj")
+    empty.write_bytes(b"")  # what a killed, non-atomic copy leaves
+    assert list_backups(project.path)[-1] == empty
+    assert last_good_backup(project.path) == good
+    project.path.write_text("")
+    with pytest.raises(ProjectFileError, match=str(good)):
+        load_project(project.path)
+
+
+def _edit(path: Path, change) -> None:
+    data = json.loads(path.read_text())
+    change(data)
+    path.write_text(json.dumps(data))
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    (lambda d: d.update(schema_version=float("inf")), "schema_version"),
+    (lambda d: d["timeline"]["entries"][0].update(gap_before=-5), "timeline.entries[0].gap_before"),
+    (lambda d: d["shots"][0].update(hold_seconds=float("nan")), "shots[0].hold_seconds"),
+    (lambda d: d["shots"][0].update(audio_in=[1, 2]), "shots[0].audio_in"),
+    (lambda d: d.update(width=100000, height=100000), "width"),
+    (lambda d: d["shots"].append(dict(d["shots"][0])), "shots[1].id"),
+    (lambda d: d["characters"].append(dict(d["characters"][0])), "characters[1].id"),
+    (lambda d: d["shots"][0].update(audio="media"), "shots[0].audio"),
+    (lambda d: d["shots"][0].update(audio_length=3 * 3600.0), "shots[0].audio_out"),
+    (lambda d: d.update(fps="fast"), "fps"),
+])
+def test_bad_values_name_the_field_and_leave_the_file_alone(tmp_path, change, field):
+    project = make(tmp_path)
+    _edit(project.path, change)
+    before = project.path.read_bytes()
+    with pytest.raises(ProjectFileError) as info:
+        load_project(project.path)
+    assert field in str(info.value)
+    assert project.path.read_bytes() == before
+
+
+def _fifo(path: Path) -> Path:
+    os.mkfifo(path)
+    return path
+
+
+def test_fifo_and_device_paths_are_refused_without_blocking(tmp_path):
+    project = make(tmp_path)
+    code = (
+        "import sys\nfrom soul_studio.project import load_project, ProjectFileError\n"
+        "for p in sys.argv[1:]:\n"
+        "    try:\n        load_project(p)\n    except ProjectFileError as e:\n        print('refused', e)\n"
+    )
+    fifo = _fifo(tmp_path / "pipe.soulproj")
+    portrait_fifo = _fifo(tmp_path / "media" / "ana.png")
+    dev = project.path.with_name("dev.soulproj")
+    dev.symlink_to("/dev/zero")
+    audio_dev = tmp_path / "zero.soulproj"
+    data = json.loads(project.path.read_text())
+    data["shots"][0]["audio"] = "/dev/zero"
+    data["characters"][0]["portrait"] = None
+    audio_dev.write_text(json.dumps(data))
+    out = subprocess.run([sys.executable, "-c", code, str(fifo), str(dev), str(project.path), str(audio_dev)],
+                         capture_output=True, text=True, timeout=30, env={**os.environ, "PYTHONPATH": os.getcwd()})
+    lines = out.stdout.splitlines()
+    assert len(lines) == 4, out.stderr
+    assert "pipe (FIFO)" in lines[0] and "device" in lines[1]
+    assert "characters[0].portrait" in lines[2] and str(portrait_fifo.name) in lines[2]
+    assert "shots[0].audio" in lines[3] and "device" in lines[3]
+
+
+def test_archive_autosave_moves_it_into_the_backups(tmp_path):
+    project = make(tmp_path)
+    project.name = "unsaved work"
+    write_autosave(project)
+    kept = archive_autosave(project.path)
+    assert kept is not None and kept.parent.name == ".backups" and not autosave_path(project.path).exists()
+    assert json.loads(kept.read_text())["name"] == "unsaved work"
+    assert kept not in list_backups(project.path)  # never rotated away as an ordinary backup
+
+
+def test_failed_save_keeps_the_project_and_writes_a_recovery_file(tmp_path):
+    project = make(tmp_path)
+    before = project.path.read_bytes()
+    (tmp_path / ".backups").write_text("not a folder")
+    project.name = "changed"
+    with pytest.raises(ProjectFileError, match=r"\.backups is a file"):
+        save_project(project)
+    assert project.path.read_bytes() == before
+    where = write_recovery(project)
+    assert where.parent == tmp_path and load_project(where).name == "changed"
+
+
+def test_lone_surrogate_names_the_field_and_recovery_keeps_it(tmp_path):
+    project = make(tmp_path)
+    before = project.path.read_bytes()
+    next(iter(project.shots.values())).text = "bad \udc80 byte"
+    with pytest.raises(ProjectFileError, match=r"shots\[0\]\.text"):
+        save_project(project)
+    assert project.path.read_bytes() == before
+    where = write_recovery(project)
+    assert "\\udc80" in where.read_text()
+
+
+def test_second_writer_is_refused_with_who_holds_it(tmp_path):
+    project = make(tmp_path)
+    with ProjectLock(project.path, "soul-studio render"):
+        holder = json.loads(lock_path(project.path).read_text())
+        assert holder["pid"] == os.getpid() and holder["host"]
+        with pytest.raises(ProjectLocked, match="soul-studio render"):
+            ProjectLock(project.path, "soul-studio export").acquire()
+        started = time.monotonic()
+        with pytest.raises(ProjectLocked):
+            ProjectLock(project.path, wait_s=0.5, poll_s=0.1).acquire()
+        assert time.monotonic() - started >= 0.5
+    assert not lock_path(project.path).exists()
+
+
+def test_lock_of_a_killed_process_is_taken_over(tmp_path):
+    project = make(tmp_path)
+    code = ("import sys, time\nfrom soul_studio.project.lock import ProjectLock\n"
+            "ProjectLock(sys.argv[1], 'holder').acquire()\nprint('held', flush=True)\ntime.sleep(60)\n")
+    proc = subprocess.Popen([sys.executable, "-c", code, str(project.path)], stdout=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": os.getcwd()})
+    try:
+        assert proc.stdout.readline().strip() == "held"
+        with pytest.raises(ProjectLocked, match=f"pid {proc.pid}"):
+            ProjectLock(project.path).acquire()
+    finally:
+        proc.kill()
+        proc.wait()
+    assert json.loads(lock_path(project.path).read_text())["pid"] == proc.pid  # left behind
+    with ProjectLock(project.path) as lock:
+        assert lock.held
