@@ -6,15 +6,17 @@ import torch
 from diffusers import WanTransformer3DModel
 
 from engine.backends.soul.adapter import AudioInjection, SoulAudioAdapter
-from engine.backends.soul.testing import randomize_adapter_output
+from engine.backends.soul.testing import perturb_norms, randomize_adapter_output
 
 
 def _transformer(layers: int = 3) -> WanTransformer3DModel:
     torch.manual_seed(0)
-    return WanTransformer3DModel(
+    model = WanTransformer3DModel(
         patch_size=(1, 2, 2), num_attention_heads=2, attention_head_dim=16, in_channels=8, out_channels=8,
         text_dim=32, freq_dim=32, ffn_dim=64, num_layers=layers, rope_max_seq_len=64, cross_attn_norm=True,
     ).eval()
+    perturb_norms(model)
+    return model
 
 
 def _adapter(model: WanTransformer3DModel) -> SoulAudioAdapter:

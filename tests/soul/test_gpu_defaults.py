@@ -21,15 +21,18 @@ def test_adapter_counts_at_its_real_size():
     assert sizes["audio_adapter"] == 2 * counted  # bf16
 
 
-@pytest.mark.parametrize(("free_gib", "mode", "tiling"), [
-    (140, "resident", False),  # an H200: everything resident
-    (80, "resident", False),
-    (24, "model_offload", True),  # a 24 GB card: one model at a time, tiled decode
-    (12, "group_offload", True),
+@pytest.mark.parametrize(("free_gib", "mode", "tiling", "blocks"), [
+    (140, "resident", False, None),  # an H200: everything resident
+    (80, "resident", False, None),
+    (33, "resident", True, None),  # resident only if the 121-frame 720p decode is tiled
+    (24, "model_offload", False, None),  # a 24 GB card: one model at a time
+    (12, "group_offload", False, 8),
+    (8, "group_offload", False, 4),
 ])
-def test_final_placement_follows_free_memory(free_gib, mode, tiling):
+def test_final_placement_follows_free_memory(free_gib, mode, tiling, blocks):
     placement = decide_placement(memory_plan(1280, 704, 121), int(free_gib * GIB))
-    assert (placement.mode, placement.vae_tiling) == (mode, tiling), placement.reason
+    assert (placement.mode, placement.vae_tiling, placement.blocks_per_group) == (mode, tiling, blocks), (
+        placement.reason)
     assert placement.fits
 
 
@@ -84,20 +87,27 @@ def test_out_of_memory_while_sampling_names_the_option(trained_soul_folder, make
     assert "while sampling" in str(info.value) and "placement: model_offload" in info.value.hint
 
 
-def test_single_passes_are_capped_at_121_frames(trained_soul_folder, make_portrait, make_audio, tmp_path):
+def test_single_passes_are_capped_at_121_frames(trained_soul_folder, make_portrait, make_audio, tmp_path,
+                                               monkeypatch):
     from engine.backends.base import RenderContext
     from engine.backends.soul.backend import MAX_SINGLE_PASS_FRAMES, SoulBackend
     from tests.soul.test_backend import ListSink, _job
 
     assert MAX_SINGLE_PASS_FRAMES == 121
-    job = _job(trained_soul_folder, make_portrait(), make_audio(duration=6.0), tmp_path, steps=1, max_frames=241,
-               guidance_text=1.0, guidance_audio=1.0, render_size=[32, 32])
-    job = job.replace(duration=5.2, fps=25.0)  # 130 frames: one frame too many for a 121-frame pass
-    sink = ListSink()
-    meta = SoulBackend().render(job, sink, RenderContext())
-    assert len(sink.frames) == job.frame_count == 130
-    assert meta["longform"]["chunks"] == 2 and meta["preset"]["chunk_frames"] == 121
-    assert meta["placement"]["mode"] == "resident"
+    seen = {}
+
+    def long_form(self, job, sink, ctx, width, height, max_frames, parts):
+        seen.update(frames=job.frame_count, max_frames=max_frames)
+        return {"longform": True}
+
+    monkeypatch.setattr(SoulBackend, "_render_long", long_form)
+    job = _job(trained_soul_folder, make_portrait(), make_audio(duration=6.0), tmp_path, max_frames=241)
+    backend = SoulBackend()
+    assert backend.render(job.replace(duration=5.2, fps=25.0), ListSink(), RenderContext()) == {"longform": True}
+    assert seen == {"frames": 130, "max_frames": 121}  # asked for 241: capped at the training length
+    seen.clear()
+    backend.render(job.replace(duration=0.48, fps=25.0), ListSink(), RenderContext())
+    assert seen == {}  # 12 frames: one pass
 
 
 def test_attention_backend_option_and_wan_negative_prompt(tiny_soul_folder):

@@ -62,6 +62,19 @@ def randomize_adapter_output(adapter: torch.nn.Module, seed: int = 0, std: float
                 p.add_(torch.randn(p.shape, generator=gen, dtype=torch.float32).to(p.dtype) * std)
 
 
+def perturb_norms(model: torch.nn.Module, seed: int = 0, std: float = 0.3) -> None:
+    """Move every norm's affine weights off their init (ones/zeros), as trained models are, so a
+    copy or a wiring that skips a norm cannot pass unnoticed."""
+    gen = torch.Generator().manual_seed(2000 + seed)
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, torch.nn.RMSNorm | torch.nn.LayerNorm) and module.weight is not None:
+                w = module.weight
+                w.copy_(1.0 + std * torch.randn(w.shape, generator=gen, dtype=torch.float32).to(w.dtype))
+                if getattr(module, "bias", None) is not None:
+                    module.bias.copy_(std * torch.randn(module.bias.shape, generator=gen).to(module.bias.dtype))
+
+
 def tiny_latent_stats(z_dim: int, seed: int = 0) -> tuple[list[float], list[float]]:
     """Per-channel latent mean/std far from (0, 1), so a wrong normalisation shows in every test."""
     gen = torch.Generator().manual_seed(1000 + seed)
@@ -147,6 +160,7 @@ def build_tiny_soul_folder(path: str | os.PathLike[str], seed: int = 0, trained_
             in_channels=s["z_dim"], out_channels=s["z_dim"], text_dim=s["text_dim"], freq_dim=32, ffn_dim=64,
             num_layers=s["layers"], cross_attn_norm=True, qk_norm="rms_norm_across_heads", rope_max_seq_len=64,
         )
+        perturb_norms(transformer, seed)
         transformer.save_pretrained(root / "transformer")
         UniPCMultistepScheduler(
             num_train_timesteps=1000, prediction_type="flow_prediction", use_flow_sigmas=True, flow_shift=5.0,
