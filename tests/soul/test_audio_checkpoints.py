@@ -92,3 +92,17 @@ def test_wrong_or_incomplete_audio_encoders_are_named(soul_copy):
     (enc / "config.json").write_text(json.dumps(config))
     errors = validate_model_folder(soul_copy).errors
     assert any("'whisper' or 'wav2vec2'" in e and RECOMMENDED["whisper"] in e for e in errors), errors
+
+
+def test_whisper_features_follow_the_audio_in_time(tiny_pipe):
+    """Whisper pads every segment to its fixed window; that padding must not stretch the timeline."""
+    import numpy as np
+
+    enc = tiny_pipe.audio_encoder_wrapper()
+    assert enc.kind == "whisper" and enc.hop == 320
+    samples = np.zeros(16_000, np.float32)
+    samples[8_000:] = speech_like(0.5, 220.0)  # silence, then speech from 0.5 s
+    assert enc.hidden_states(samples).shape[0] == 50  # 1 s at 50 Hz, not the whole 4 s window
+    feats = enc.encode(samples, 24.0, 25)[:, 2]  # each frame's own features
+    change = (feats - feats[0]).flatten(1).norm(dim=1)
+    assert float(change[:10].mean()) < 0.5 * float(change[14:].mean())

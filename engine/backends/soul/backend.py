@@ -176,8 +176,9 @@ class SoulBackend(Backend):
             if preset not in RESOLUTIONS:
                 raise BackendError(f"unknown soul resolution {preset!r}", hint=f"choose one of {', '.join(RESOLUTIONS)}")
             w, h = RESOLUTIONS[preset]
-        from engine.backends.soul.presets import SIZE_MULTIPLE as m
+        from engine.backends.soul.presets import SIZE_MULTIPLE
 
+        m = SIZE_MULTIPLE
         if w % m or h % m:
             raise BackendError(f"render size {w}x{h} is not a multiple of {m}", hint="use a resolution preset")
         return w, h
@@ -201,7 +202,6 @@ class SoulBackend(Backend):
     def _render_long(self, job: JobSpec, sink: FrameSink, ctx: RenderContext, width: int, height: int,
                      max_frames: int, parts: dict[str, str | None]) -> dict[str, Any]:
         """Shots longer than one pass, and drafts with a student/light VAE: chunked generation."""
-        import torch
 
         from engine.backends.soul.longform import render_long
         from engine.backends.soul.presets import resolve_preset

@@ -22,7 +22,6 @@ import torch
 from engine.backends.soul.errors import ModelFolderError
 from engine.backends.soul.folder import ValidationReport, validate_model_folder
 
-
 FINAL_SHAPE = (1280, 704, 121)  # the heaviest single pass soul renders: a 720p final chunk
 
 

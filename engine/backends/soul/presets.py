@@ -54,6 +54,7 @@ _COMMON: dict[str, Any] = {
     "reference_frame": True,
     "codebook_size": 256,
     "codebook_threshold": 0.2,
+    "codebook_rule": "replace",  # or "clamp" (soft); the offline codebook in MODEL/codebook/ when built
     "blend": "cosine",
     "batch_cfg": False,
 }
@@ -85,7 +86,7 @@ QUALITIES = ("draft", "final", "custom")
 _TYPES: dict[str, type] = {
     "transformer": str, "steps": int, "guidance_text": float, "guidance_audio": float, "vae": str, "width": int,
     "height": int, "chunk_frames": int, "motion_latents": int, "reference_frame": bool, "codebook_size": int,
-    "codebook_threshold": float, "blend": str, "batch_cfg": bool,
+    "codebook_threshold": float, "codebook_rule": str, "blend": str, "batch_cfg": bool,
 }
 
 
@@ -187,6 +188,8 @@ def _check(p: dict[str, Any]) -> None:
         raise PresetError(f"blend must be linear or cosine, got {p['blend']!r}")
     if not 0.0 <= p["codebook_threshold"] <= 2.0 or p["codebook_size"] < 1:
         raise PresetError("codebook_threshold must lie in [0, 2] and codebook_size be positive")
+    if p["codebook_rule"] not in ("replace", "clamp"):
+        raise PresetError(f"codebook_rule must be replace or clamp, got {p['codebook_rule']!r}")
 
 
 # -------------------------------------------------------------------- applying

@@ -39,14 +39,10 @@ def find_clips(folder: str | os.PathLike[str]) -> list[Path]:
 
 
 def detect_face(frame: np.ndarray) -> tuple[float, float, float, float] | None:
-    """Normalised (x0, y0, x1, y1) of the surest face in ``frame``, via the sketch face analysis."""
-    from engine.backends.sketch.face import analyse_portrait
+    """Normalised (x0, y0, x1, y1) of the surest face in ``frame`` (see :mod:`..face_region`)."""
+    from engine.backends.soul.face_region import find_face_box
 
-    analysis = analyse_portrait(frame, use_cache=False)
-    if analysis.face is None:
-        return None
-    x, y, w, h = analysis.face.normalised(analysis.width, analysis.height)
-    return (max(0.0, x), max(0.0, y), min(1.0, x + w), min(1.0, y + h))
+    return find_face_box(frame)
 
 
 def clip_windows(path: Path, frames: int, width: int, height: int, per_clip: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
