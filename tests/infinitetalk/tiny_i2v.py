@@ -1,8 +1,7 @@
-"""A tiny Wan2.1-I2V transformer (image cross-attention included) with random weights."""
+"""A tiny Wan2.1-I2V transformer (image cross-attention included) with random weights, for the LoRA, speed and placement tests."""
 
 from __future__ import annotations
 
-import pytest
 import torch
 
 TINY_I2V = {
@@ -32,8 +31,3 @@ def tiny_inputs(seed: int = 1, dtype: torch.dtype = torch.float32) -> dict:
         "encoder_hidden_states_image": torch.randn(1, 5, 12, generator=gen).to(dtype),
         "return_dict": False,
     }
-
-
-@pytest.fixture
-def transformer():
-    return tiny_transformer()
