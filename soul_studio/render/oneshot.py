@@ -187,7 +187,7 @@ def cli_fix(error: str, hint: str = "", backend: str = "sketch", one_shot: bool 
     if "no face" in low or "mouth box" in low:
         fix = "pass --mouth-box x,y,w,h (fractions of the portrait, or pixels)"
         return fix if one_shot else "render it with soul-studio shot PORTRAIT AUDIO --mouth-box x,y,w,h"
-    if "face" in low and ("index" in low or "faces" in low or "--face" in low):
+    if "face" in low and any(k in low for k in ("index", "faces", "face found", "--face", "which face")):
         return "pass --face N (1 is the leftmost face)" if one_shot else "render it with soul-studio shot ... --face N"
     if "model" in low and backend == "soul":
         return "pass --backend sketch to render without the Soul model, or register it with soul-studio models"
@@ -199,9 +199,18 @@ def cli_fix(error: str, hint: str = "", backend: str = "sketch", one_shot: bool 
     return ""
 
 
+def studio_fix(error: str, hint: str = "", backend: str = "sketch") -> str:
+    """The studio's way out: the engine's hint, unless it only repeats the error."""
+    if hint and hint.strip().lower() not in error.lower():
+        return f"in the studio, {hint}"
+    if backend != "sketch" and ("model" in error.lower() or "not available" in error.lower()):
+        return "in the studio, set the model folder or the default backend in Preferences"
+    return ""
+
+
 def failure_message(name: str, error: str, hint: str = "", backend: str = "sketch", one_shot: bool = True) -> str:
     """``shot 'NAME' failed: ERROR: CLI fix, or in the studio, UI fix``."""
-    fixes = [f for f in (cli_fix(error, hint, backend, one_shot), f"in the studio, {hint}" if hint else "") if f]
+    fixes = [f for f in (cli_fix(error, hint, backend, one_shot), studio_fix(error, hint, backend)) if f]
     return f"shot '{name}' failed: {error}" + (": " + ", or ".join(fixes) if fixes else "")
 
 
@@ -233,8 +242,18 @@ def _discard(hidden: Path) -> None:
     discard_partials(hidden)
 
 
-async def render_shot(req: ShotRequest, show_progress: bool = True) -> tuple[str, str, dict[str, Any] | None]:
-    """Render the request through the engine; returns (status, message, sidecar)."""
+@dataclass
+class ShotOutcome:
+    """How a one-shot render ended: ``done``/``failed``/``cancelled``, the message, the sidecar, engine notes."""
+
+    status: str
+    message: str = ""
+    sidecar: dict[str, Any] | None = None
+    notes: list[str] | None = None
+
+
+async def render_shot(req: ShotRequest, show_progress: bool = True) -> ShotOutcome:
+    """Render the request through the engine; the take lands at ``req.out`` only when complete."""
     from soul_studio.render.manager import RenderManager, registered_model_options
 
     with tempfile.TemporaryDirectory(prefix="soul-shot-") as tmp:
@@ -243,9 +262,17 @@ async def render_shot(req: ShotRequest, show_progress: bool = True) -> tuple[str
         hidden = Path(job.output_path)
         manager = RenderManager(_project_stub(), lambda edit: None, journal_dir=folder, backend=req.backend)
         progress = None
-        job_id = ""
+        job_id = job.job_id
+        notes: list[str] = []
+
+        def on_engine(event: Any) -> None:  # warnings of this render (e.g. which face speaks)
+            if event.kind == "log" and event.job_id == job_id and event.get("level") == "warning":
+                notes.append(str(event.get("message") or ""))
+
         try:
             await manager.start()
+            if manager.client is not None:
+                manager.client.add_listener(on_engine)
             if show_progress:
                 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -275,9 +302,9 @@ async def render_shot(req: ShotRequest, show_progress: bool = True) -> tuple[str
                 _discard(hidden)
         if state.status != "done":
             if state.status == "cancelled":
-                return "cancelled", f"shot '{req.name}' cancelled: {state.message or 'stopped'}", None
-            return "failed", explain_failure(req, state.error or "render failed", state.hint), None
-        return "done", "", _place_take(hidden, req.out)
+                return ShotOutcome("cancelled", f"shot '{req.name}' cancelled: {state.message or 'stopped'}", None, notes)
+            return ShotOutcome("failed", explain_failure(req, state.error or "render failed", state.hint), None, notes)
+        return ShotOutcome("done", "", _place_take(hidden, req.out), notes)
 
 
 def _project_stub() -> Any:
@@ -308,16 +335,18 @@ def run(args: argparse.Namespace) -> int:
         print(f"soul-studio: {exc}", file=sys.stderr)
         return EXIT_USAGE
     try:
-        status, message, sidecar = asyncio.run(render_shot(req, show_progress=not args.quiet))
+        outcome = asyncio.run(render_shot(req, show_progress=not args.quiet))
     except UsageError as exc:
         print(f"soul-studio: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    if status != "done" or sidecar is None:
-        print(f"soul-studio: {message}", file=sys.stderr)
+    for note in outcome.notes or []:
+        print(f"soul-studio: shot '{req.name}': {note}")
+    if outcome.status != "done" or outcome.sidecar is None:
+        print(f"soul-studio: {outcome.message}", file=sys.stderr)
         return EXIT_FAILED
-    print(describe(req, sidecar))
+    print(describe(req, outcome.sidecar))
     return EXIT_OK
 
 
-__all__ = ["ShotRequest", "UsageError", "build_job", "cli_fix", "describe", "explain_failure", "failure_message",
-           "parse_mouth_box", "parse_size", "register", "render_shot", "request_from_args", "run"]
+__all__ = ["ShotOutcome", "ShotRequest", "UsageError", "build_job", "cli_fix", "describe", "explain_failure", "failure_message",
+           "parse_mouth_box", "parse_size", "register", "render_shot", "request_from_args", "run", "studio_fix"]
