@@ -264,7 +264,11 @@ def contact_sheet(rows: list[tuple[str, dict[str, np.ndarray], ft.FaceTrack]], p
         sheet_rows.append(np.hstack(cells))
     sheet = np.vstack(sheet_rows)
     path.parent.mkdir(parents=True, exist_ok=True)
-    cv2.imwrite(str(path), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_PNG_COMPRESSION, 9])
+    # A 256-colour palette keeps the committed sheet a few hundred kilobytes.
+    from PIL import Image
+
+    Image.fromarray(sheet).quantize(256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.FLOYDSTEINBERG).save(
+        path, optimize=True)
 
 
 def main(argv: list[str] | None = None) -> int:
