@@ -27,6 +27,7 @@ MODES: tuple[str, ...] = ("resident", "model_offload", "group_offload")
 STAGES: tuple[str, ...] = ("encode", "denoise", "decode")
 HEADROOM = 0.92  # the allocator's fragmentation and the CUDA context need the rest
 GROUP_SIZES: tuple[int, ...] = (8, 4, 2, 1)  # blocks per offload group, fastest first
+SMALL_MODEL_BYTES = GIB  # under group offload, models smaller than this stay on the GPU
 MODE_LABELS = {
     "resident": "every model resident on the GPU",
     "model_offload": "model CPU offload (one model on the GPU at a time)",
@@ -135,6 +136,7 @@ def estimate_peak(plan: MemoryPlan, mode: str, vae_tiling: bool = False,
     if mode not in MODES:
         raise ValueError(f"unknown placement {mode!r}; choose one of {', '.join(MODES)}")
     always = sum(c.bytes for c in plan.components if c.resident_always)
+    small = sum(c.bytes for c in plan.components if not c.resident_always and c.bytes < SMALL_MODEL_BYTES)
     stages: dict[str, int] = {}
     for stage in STAGES:
         users = [c for c in plan.components if c.stage == stage and not c.resident_always and not c.companion]
@@ -146,8 +148,9 @@ def estimate_peak(plan: MemoryPlan, mode: str, vae_tiling: bool = False,
             # diffusers moves one model at a time; a stage holds the largest of its models and its companions.
             stages[stage] = always + sum(c.bytes for c in companions) + max((c.bytes for c in users), default=0) + work
         else:
-            stages[stage] = (always + sum(c.onloaded(blocks_per_group) for c in companions)
-                             + max((c.onloaded(blocks_per_group) for c in users), default=0) + work)
+            stages[stage] = (always + small + sum(c.onloaded(blocks_per_group) for c in companions)
+                             + max((c.onloaded(blocks_per_group) for c in users if c.bytes >= SMALL_MODEL_BYTES),
+                                   default=0) + work)
     peak = max(stages.values()) + plan.overhead
     breakdown = {f"{stage} stage": v / GIB for stage, v in stages.items()}
     breakdown["overhead"] = plan.overhead / GIB
@@ -311,14 +314,20 @@ def _has_block_list(module: Any) -> bool:
     return any(isinstance(child, nn.ModuleList | nn.Sequential) for child in module.children())
 
 
+def _module_bytes(module: Any) -> int:
+    return sum(p.numel() * p.element_size() for p in module.parameters())
+
+
 def apply_placement(pipe: Any, placement: Placement, device: Any, modules: Mapping[str, Any] | None = None,
-                    vae: Any = None) -> None:
+                    vae: Any = None, keep_on_device: tuple[str, ...] = (), small_bytes: int = SMALL_MODEL_BYTES) -> None:
     """Carry ``placement`` out on a diffusers-style pipeline.
 
     ``modules`` are the models to place (default: the ``nn.Module`` entries of
     ``pipe.components``), ``vae`` the one to tile (default ``pipe.vae``). Group offload
     streams models that hold a top-level block list block by block and the others leaf by
-    leaf, with CUDA streams on a GPU so transfers overlap compute.
+    leaf, with CUDA streams on a GPU so transfers overlap compute; models named in
+    ``keep_on_device`` (parts called from inside another model) and models under
+    ``small_bytes`` (:data:`SMALL_MODEL_BYTES`: the VAE, wav2vec2) simply stay on the GPU.
     """
     import torch
     from torch import nn
@@ -339,8 +348,10 @@ def apply_placement(pipe: Any, placement: Placement, device: Any, modules: Mappi
     from diffusers.hooks import apply_group_offloading
 
     stream = device.type == "cuda"
-    for module in mods.values():
-        if _has_block_list(module):
+    for name, module in mods.items():
+        if name in keep_on_device or _module_bytes(module) < small_bytes:
+            module.to(device)
+        elif _has_block_list(module):
             apply_group_offloading(module, onload_device=device, offload_device=torch.device("cpu"),
                                    offload_type="block_level", num_blocks_per_group=placement.blocks_per_group or 1,
                                    use_stream=stream)

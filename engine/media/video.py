@@ -42,6 +42,11 @@ class VideoCodec:
     audio_options: dict[str, str] = field(default_factory=dict)
     vendor: str | None = None  # four-character vendor stamped into the QuickTime sample description
 
+    @property
+    def intra(self) -> bool:
+        """Every frame a keyframe (ProRes, DNxHR): chunks may split anywhere, threads cost nothing."""
+        return self.codec in ("prores_aw", "prores_ks", "dnxhd")
+
 
 # ProRes goes through FFmpeg's prores_aw encoder: the same Apple profiles as prores_ks at
 # about a quarter of the CPU time, which keeps a 1080p conform close to real time.
@@ -238,10 +243,15 @@ class ChunkEncoder:
 
     BATCH = 24
 
-    def __init__(self, writer: VideoWriter, max_buffered: int = 64 << 20) -> None:
+    def __init__(self, writer: VideoWriter, max_buffered: int = 64 << 20, threads: int = 1) -> None:
         preset = writer.preset
         self._preset, self._width, self._height = preset, writer.width, writer.height
         cc = av.CodecContext.create(preset.codec, "w")
+        if threads > 1 and preset.intra:
+            # Intra-only codecs thread over frames with no loss: the chunk encoded last,
+            # alone, still fills every core.
+            cc.thread_type = "FRAME"
+            cc.thread_count = threads
         cc.width, cc.height, cc.pix_fmt = writer.width, writer.height, preset.pix_fmt
         cc.time_base = Fraction(1) / writer.rate
         cc.framerate = writer.rate
@@ -416,13 +426,14 @@ class VideoWriter:
             return
         self._encode(_array_frame(frame, self.preset, self.width, self.height))
 
-    def chunk_encoder(self) -> ChunkEncoder:
+    def chunk_encoder(self, threads: int = 1) -> ChunkEncoder:
         """A separate encoder for a run of frames that :meth:`write_chunk` splices in later.
 
         Chunks encode on other threads at the same time, one encoder per core, which is how
-        a conform uses every core without the overhead of frame-threaded encoding.
+        a conform uses every core without the overhead of frame-threaded encoding; intra-only
+        codecs (ProRes, DNxHR) may also take ``threads`` frame threads each.
         """
-        return ChunkEncoder(self)
+        return ChunkEncoder(self, threads=threads)
 
     def write_chunk(self, chunk: ChunkEncoder, wait: Callable[[], None] | None = None) -> None:
         """Splice ``chunk`` in after the frames written so far, as its packets arrive.

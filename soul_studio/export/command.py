@@ -53,6 +53,8 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--media-codec", default="prores422hq", choices=tuple(MOVIE_FORMATS),
                    help="format of the exported shot clips (default: prores422hq)")
     p.add_argument("--start-timecode", help="record timecode of the first frame (default: project setting)")
+    p.add_argument("--timecode", choices=("df", "ndf"),
+                   help="at 29.97 fps: drop-frame (df, the default) or non-drop (ndf) timecode")
     p.add_argument("--take-audio", action="store_true", help="use the takes' own audio instead of the dialogue files")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     p.set_defaults(func=run_export)
@@ -109,10 +111,12 @@ def _run_export_locked(args: argparse.Namespace, err: Console) -> int:
         shots=args.shots, start_timecode=args.start_timecode, burn_in=args.burn_in, missing=args.missing,
         relative_paths=args.relative_paths, overwrite=args.overwrite, media=args.media,
         media_codec=args.media_codec, take_audio=args.take_audio,
+        drop_frame=None if not getattr(args, "timecode", None) else args.timecode == "df",
     )
     try:
         if args.frame_range:
-            tc = parse_timecode(args.start_timecode or project.settings.start_timecode, project.fps)
+            tc = parse_timecode(args.start_timecode or project.settings.start_timecode, project.fps,
+                                options.drop_frame)
             options.frame_range = parse_range(args.frame_range, project.fps, tc)
         options.validate()
     except (ValueError, ExportError) as exc:

@@ -138,7 +138,7 @@ def _write_segments_parallel(writer: VideoWriter, cut: Cut, pictures: SegmentPic
         try:
             while True:
                 while len(pending) <= WORKERS and (seg := next(segments, None)) is not None:
-                    encoder, progress = writer.chunk_encoder(), [0]
+                    encoder, progress = writer.chunk_encoder(threads=WORKERS), [0]
                     future = pool.submit(_encode_segment, encoder, seg, pictures, pix_fmt, stop, progress)
                     pending.append((encoder, future, progress))
                 if not pending:

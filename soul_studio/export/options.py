@@ -30,6 +30,7 @@ INTERCHANGE_FORMATS: dict[str, str] = {
     "fcp7xml": ".xml",
     "fcpxml": ".fcpxml",
     "edl": ".edl",
+    "aaf": ".aaf",
 }
 """Timeline formats and their usual file suffix."""
 
@@ -49,6 +50,7 @@ FORMAT_LABELS: dict[str, str] = {
     "fcp7xml": "Final Cut Pro 7 XML (Premiere, Resolve)",
     "fcpxml": "Final Cut Pro X XML (.fcpxml)",
     "edl": "CMX 3600 EDL (Avid)",
+    "aaf": "AAF (Avid Media Composer)",
 }
 
 SUFFIXES: dict[str, str] = {"mp4": ".mp4", "prores422hq": ".mov", "prores422lt": ".mov", "prores4444": ".mov", "png": "",

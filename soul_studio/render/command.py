@@ -37,7 +37,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--shots", nargs="+", metavar="SHOT",
                    help="shots by id, name or 1-based timeline position (default: all)")
     p.add_argument("--quality", choices=("draft", "final"), default="final")
-    p.add_argument("--backend", choices=("sketch", "soul"), default=None,
+    p.add_argument("--backend", choices=("sketch", "soul", "infinitetalk"), default=None,
                    help="engine backend (default: the project's setting)")
     p.add_argument("--force", action="store_true", help="render again even when a matching take exists")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

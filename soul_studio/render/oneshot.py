@@ -73,7 +73,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="which face speaks when the photo has several: 1 is the leftmost")
     p.add_argument("--mouth-box", default=None, metavar="X,Y,W,H",
                    help="place the mouth by hand: fractions of the portrait (0-1) or pixels")
-    p.add_argument("--backend", choices=("sketch", "soul"), default="sketch")
+    p.add_argument("--backend", choices=("sketch", "soul", "infinitetalk"), default="sketch")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--force", action="store_true", help="replace OUT when it exists")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -187,10 +187,13 @@ def cli_fix(error: str, hint: str = "", backend: str = "sketch", one_shot: bool 
     if "no face" in low or "mouth box" in low:
         fix = "pass --mouth-box x,y,w,h (fractions of the portrait, or pixels)"
         return fix if one_shot else "render it with soul-studio shot PORTRAIT AUDIO --mouth-box x,y,w,h"
-    if "face" in low and ("index" in low or "faces" in low or "--face" in low):
+    if "face" in low and any(k in low for k in ("index", "faces", "face found", "--face", "which face")):
         return "pass --face N (1 is the leftmost face)" if one_shot else "render it with soul-studio shot ... --face N"
     if "model" in low and backend == "soul":
         return "pass --backend sketch to render without the Soul model, or register it with soul-studio models"
+    if "model" in low and backend == "infinitetalk":
+        return ("pass --backend sketch to render without a GPU model, or register the InfiniteTalk folders with "
+                "soul-studio models (soul-studio models catalogue lists what to download)")
     if "audio" in low and one_shot:
         return "pass a WAV, MP3, M4A, FLAC or OGG recording as AUDIO"
     return ""
@@ -230,19 +233,37 @@ def _discard(hidden: Path) -> None:
     discard_partials(hidden)
 
 
-async def render_shot(req: ShotRequest, show_progress: bool = True) -> tuple[str, str, dict[str, Any] | None]:
-    """Render the request through the engine; returns (status, message, sidecar)."""
+@dataclass
+class ShotOutcome:
+    """How a one-shot render ended: ``done``/``failed``/``cancelled``, the message, the sidecar, engine notes."""
+
+    status: str
+    message: str = ""
+    sidecar: dict[str, Any] | None = None
+    notes: list[str] | None = None
+
+
+async def render_shot(req: ShotRequest, show_progress: bool = True) -> ShotOutcome:
+    """Render the request through the engine; the take lands at ``req.out`` only when complete."""
     from soul_studio.render.manager import RenderManager, registered_model_options
 
     with tempfile.TemporaryDirectory(prefix="soul-shot-") as tmp:
         folder = Path(tmp)
-        job = build_job(req, folder, registered_model_options() if req.backend == "soul" else None)
+        job = build_job(req, folder, registered_model_options() if req.backend != "sketch" else None)
         hidden = Path(job.output_path)
         manager = RenderManager(_project_stub(), lambda edit: None, journal_dir=folder, backend=req.backend)
         progress = None
-        job_id = ""
+        job_id = job.job_id
+        notes: list[str] = []
+
+        def on_engine(event: Any) -> None:  # warnings of this render (e.g. which face speaks)
+            if event.kind == "log" and event.job_id == job_id and event.get("level") == "warning":
+                notes.append(str(event.get("message") or ""))
+
         try:
             await manager.start()
+            if manager.client is not None:
+                manager.client.add_listener(on_engine)
             if show_progress:
                 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -272,9 +293,9 @@ async def render_shot(req: ShotRequest, show_progress: bool = True) -> tuple[str
                 _discard(hidden)
         if state.status != "done":
             if state.status == "cancelled":
-                return "cancelled", f"shot '{req.name}' cancelled: {state.message or 'stopped'}", None
-            return "failed", explain_failure(req, state.error or "render failed", state.hint), None
-        return "done", "", _place_take(hidden, req.out)
+                return ShotOutcome("cancelled", f"shot '{req.name}' cancelled: {state.message or 'stopped'}", None, notes)
+            return ShotOutcome("failed", explain_failure(req, state.error or "render failed", state.hint), None, notes)
+        return ShotOutcome("done", "", _place_take(hidden, req.out), notes)
 
 
 def _project_stub() -> Any:
@@ -305,16 +326,18 @@ def run(args: argparse.Namespace) -> int:
         print(f"soul-studio: {exc}", file=sys.stderr)
         return EXIT_USAGE
     try:
-        status, message, sidecar = asyncio.run(render_shot(req, show_progress=not args.quiet))
+        outcome = asyncio.run(render_shot(req, show_progress=not args.quiet))
     except UsageError as exc:
         print(f"soul-studio: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    if status != "done" or sidecar is None:
-        print(f"soul-studio: {message}", file=sys.stderr)
+    for note in outcome.notes or []:
+        print(f"soul-studio: shot '{req.name}': {note}")
+    if outcome.status != "done" or outcome.sidecar is None:
+        print(f"soul-studio: {outcome.message}", file=sys.stderr)
         return EXIT_FAILED
-    print(describe(req, sidecar))
+    print(describe(req, outcome.sidecar))
     return EXIT_OK
 
 
-__all__ = ["ShotRequest", "UsageError", "build_job", "cli_fix", "describe", "explain_failure", "failure_message",
+__all__ = ["ShotOutcome", "ShotRequest", "UsageError", "build_job", "cli_fix", "describe", "explain_failure", "failure_message",
            "parse_mouth_box", "parse_size", "register", "render_shot", "request_from_args", "run"]

@@ -141,7 +141,7 @@ def job_for_shot(
     job = JobSpec(
         shot_id=shot.id,
         portrait_path=str(portrait),
-        duration=shot.duration,
+        duration=shot.duration - shot.handle_head,  # the head handle holds the first frame; no render needed
         fps=project.fps,
         width=width,
         height=height,

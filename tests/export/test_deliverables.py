@@ -128,3 +128,16 @@ def test_png_sequence_wav_is_broadcast_wave_with_its_timecode(tmp_path, fps, sam
     assert int(info["format"]["tags"]["time_reference"]) == samples
     stream = info["streams"][0]
     assert (stream["codec_name"], stream["sample_rate"], stream["channels"]) == ("pcm_s24le", "48000", 2)
+
+
+def test_29_97_non_drop_frame_on_request_from_the_command_line(tmp_path):
+    from soul_studio.export.command import main
+
+    project = build_project(tmp_path / "p", fps=29.97)
+    out = tmp_path / "ndf.mov"
+    assert main(["export", str(project.path), "-f", "prores422lt", "-o", str(out), "--timecode", "ndf", "-q"]) == 0
+    assert timecode(ffprobe(out)) == "01:00:00:00"
+    edl = tmp_path / "ndf.edl"
+    assert main(["export", str(project.path), "-f", "edl", "-o", str(edl), "--timecode", "ndf", "--media", "takes",
+                 "-q"]) == 0
+    assert "FCM: NON-DROP FRAME" in edl.read_text()

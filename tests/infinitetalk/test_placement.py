@@ -123,8 +123,10 @@ def test_group_offload_keeps_the_prediction():
     plan = preset_plan("480p")
     placement = decide_placement(plan, int(23.5 * GIB))
     placement.blocks_per_group = 1
-    pipe = SimpleNamespace(components={"transformer": model}, vae=None)
-    apply_placement(pipe, placement, "cpu")
+    small = torch.nn.Linear(4, 4)
+    pipe = SimpleNamespace(components={"transformer": model, "vae": small}, vae=None)
+    apply_placement(pipe, placement, "cpu", small_bytes=1024)  # the tiny transformer counts as big here
+    assert not hasattr(small, "_diffusers_hook")  # small models stay where they run
     assert any(hasattr(m, "_diffusers_hook") for m in model.modules())
     with torch.no_grad():
         torch.testing.assert_close(model(**tiny_inputs())[0], base)
@@ -133,3 +135,52 @@ def test_group_offload_keeps_the_prediction():
 def test_preset_shapes_are_the_reference_windows():
     assert PRESET_SHAPES["480p"].tokens == 21 * 30 * 52
     assert PRESET_SHAPES["720p"].latent_frames == 21
+
+
+class OomBackend:
+    """The engine's test backend, but its sampling runs out of GPU memory when a job asks for it."""
+
+    @staticmethod
+    def make():
+        from engine.backends.testing import TestBackend
+
+        class _Oom(TestBackend):
+            __test__ = False
+            name = "oomtest"
+
+            def render(self, job, sink, ctx):
+                if job.options.get("oom"):
+                    plan = preset_plan("480p")
+                    with oom_guard("sampling window 1", decide_placement(plan, int(79 * GIB)), plan):
+                        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 9.00 GiB")
+                return super().render(job, sink, ctx)
+
+        return _Oom
+
+
+def test_worker_reports_the_oom_and_renders_the_next_job(tmp_path, monkeypatch, make_portrait):
+    """The same render path as the engine process: an OOM fails one job with the fix, the next one renders."""
+    import sys
+    import types
+
+    from engine import backends
+    from engine.farm_worker import FarmWorker
+    from engine.jobs import JobSpec
+
+    module = types.ModuleType("oom_backend_for_test")
+    module.Backend = OomBackend.make()
+    monkeypatch.setitem(sys.modules, "oom_backend_for_test", module)
+    monkeypatch.setitem(backends.BACKENDS, "oomtest", "oom_backend_for_test:Backend")
+    portrait = make_portrait("face.png")
+
+    def job(name, **options):
+        return JobSpec(shot_id=name, portrait_path=str(portrait), duration=0.5, fps=24.0, width=64, height=64,
+                       output_path=str(tmp_path / f"{name}.mp4"), backend="oomtest", options=options).to_dict()
+
+    worker = FarmWorker()
+    failed = worker.run(job("a", oom=True))
+    assert failed["status"] == "failed" and failed["error_type"] == "GpuMemoryError"
+    assert "ran out of memory while sampling window 1" in failed["message"]
+    assert "placement: model_offload" in failed["hint"]
+    done = worker.run(job("b"))
+    assert done["status"] == "done" and (tmp_path / "b.mp4").is_file()

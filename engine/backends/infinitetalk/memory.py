@@ -77,7 +77,8 @@ def memory_plan(shape: RenderShape, parameters: Mapping[str, int] | None = None,
     params = dict(parameters or {})
     denoise = [
         Component("transformer", _bytes("transformer", params), "denoise", blocks=blocks),
-        Component("audio_adapter", _bytes("audio_adapter", params), "denoise", blocks=blocks, companion=True),
+        # The adapter's layers are called from inside the transformer's blocks: it stays on the GPU.
+        Component("audio_adapter", _bytes("audio_adapter", params), "denoise", resident_always=True),
     ]
     if draft_lora:
         # The LoRA factors are applied by hooks on the GPU, whatever the placement.

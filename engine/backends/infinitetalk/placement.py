@@ -71,10 +71,10 @@ def apply_placement(pipe: Any, placement: Placement, device: Any) -> None:
     adapter = getattr(pipe, "audio_adapter", None)
     if isinstance(adapter, nn.Module):
         modules.setdefault("audio_adapter", adapter)
-    _apply(pipe, placement, device, modules=modules, vae=getattr(pipe, "vae", None))
+    _apply(pipe, placement, device, modules=modules, vae=getattr(pipe, "vae", None), keep_on_device=("audio_adapter",))
     if placement.mode == "model_offload" and isinstance(adapter, nn.Module):
         # enable_model_cpu_offload moves only the pipeline's sequence; the adapter runs inside the
-        # transformer's blocks, so it stays on the GPU with them (it is counted with the transformer).
+        # transformer's blocks, so it stays on the GPU (the memory plan counts it as always resident).
         adapter.to(device)
 
 

@@ -171,6 +171,9 @@ class SketchBackend(Backend):
         ctx.cancel.check()
         clip = load_dialogue(job)
         mouth = plan_mouth(job, clip, ctx.cancel.check)
+        if job.text.strip() and mouth.method != "aligned":
+            ctx.log(f"mouth shapes {mouth.method}: {(mouth.alignment or {}).get('reason', 'the script was not aligned')}",
+                    "warning")
         ctx.cancel.check()
 
         crop = choose_crop(analysis, W, H, job.framing)

@@ -154,15 +154,19 @@ def _piece_record(a: int, b: int, method: str, n_words: int, reason: str = "") -
 
 
 def shot_phones(samples: np.ndarray, words: list[Word], check: Callable[[], None] | None = None,
-                decoder: PhoneDecoder | None = None) -> ShotPhones:
-    """Phones for mono 16 kHz ``samples``: aligned to ``words`` where they fit, else recognised."""
+                decoder: PhoneDecoder | None = None, piece_s: float = MAX_PIECE_S,
+                single_s: float = SINGLE_PIECE_S) -> ShotPhones:
+    """Phones for mono 16 kHz ``samples``: aligned to ``words`` where they fit, else recognised.
+
+    Lines up to ``single_s`` are aligned whole, longer ones in pieces of at most ``piece_s``.
+    """
     dec = decoder or PhoneDecoder()
     db = frame_db(samples)
     loud = loud_frames(db)
     audible = audible_frames(db)
     n_frames = len(db)
-    single = n_frames * FRAME_S <= SINGLE_PIECE_S
-    pieces = [(0, n_frames)] if single else cut_pieces(db)
+    single = n_frames * FRAME_S <= single_s
+    pieces = [(0, n_frames)] if single else cut_pieces(db, piece_s, min(MIN_PIECE_S, 0.4 * piece_s))
     texts = [w.text for w in words]
     weights = [len(dec.pronunciation(t).split()) for t in texts] if texts else []
     starts = share_words(words, weights, [int(loud[a:b].sum()) for a, b in pieces]) if words else [0] * len(pieces)

@@ -21,16 +21,22 @@ from typing import Any
 
 import numpy as np
 
-from engine.backends.sketch.shapes import base_phone
+from engine.backends.sketch.shapes import base_phone, phone_shapes
 from engine.backends.sketch.textnorm import spell_phones
 
 RATE = 16_000  # pocketsphinx's en-us model is trained on 16 kHz audio
 FRAME_S = 0.01  # one pocketsphinx frame
 _LOG_BASE = math.log(1.0001)  # pocketsphinx's log-math base; the API returns base ** score
-# An alignment whose acoustic score per frame is this far below free phone recognition
-# (log-1.0001 units) has the wrong words; measured: matching text about -8, another
-# language -19, the right words shuffled -31.
-MAX_EXCESS_COST = 14.0
+# An alignment is trusted when its mouth shapes agree with those of free phone recognition
+# on enough of the speech. Measured (share of speech frames with the same shape): recorded
+# speech with its own words 0.89-0.91, with other words 0.21-0.25; espeak-ng with its words
+# 0.52-0.62 (0.42 with an invented name), shuffled or another text 0.00-0.07.
+MIN_SHAPE_AGREEMENT = 0.33
+# Acoustic cost per frame (log-1.0001 units) of the dictionary words over free recognition
+# of the same frames: recorded speech with its words about 0, espeak-ng with its words
+# 14-28, wrong words 20-74. Only gross misfits are rejected on this alone.
+MAX_EXCESS_COST = 45.0
+MIN_KNOWN_WORDS = 0.5  # share of the script's words the dictionary must know (else: another language)
 MAX_SPEECH_UNDER_SILENCE = 0.35  # share of loud frames an alignment may leave as silence
 # Wide beams: the default ones prune the true path on lines longer than about 8 s.
 _ALIGN_BEAMS: dict[str, Any] = {"beam": 1e-200, "wbeam": 1e-200, "pbeam": 1e-200, "maxwpf": -1, "maxhmmpf": -1}
@@ -64,6 +70,8 @@ class PieceResult:
     words: list[Segment] = field(default_factory=list)
     phones: list[Segment] = field(default_factory=list)
     cost_per_frame: float = 0.0  # minus the mean acoustic log-score, log-1.0001 units
+    frame_costs: np.ndarray | None = None  # recognition: the cost of every 10 ms frame of the piece
+    word_costs: list[tuple[int, int, float, bool]] = field(default_factory=list)  # alignment: frame, frames, cost, spelled
 
 
 def model_dir() -> str:
@@ -117,15 +125,13 @@ class PhoneDecoder:
         d.process_raw(pcm, full_utt=True)
         d.end_utt()
         phones: list[Segment] = []
-        cost = 0.0
-        frames = 0
-        for seg in d.seg():
-            n = seg.end_frame - seg.start_frame + 1
-            frames += n
-            cost -= math.log(max(float(seg.ascore), 1e-300)) / _LOG_BASE
-            phones.append(Segment(base_phone(seg.word), offset_s + seg.start_frame * FRAME_S,
-                                  offset_s + (seg.end_frame + 1) * FRAME_S))
-        return PieceResult([], phones, cost / max(1, frames))
+        segs = [(seg.word, seg.start_frame, seg.end_frame, float(seg.ascore)) for seg in d.seg()]
+        n_frames = max([len(pcm) // 320] + [end + 1 for _, _, end, _ in segs])
+        costs = np.zeros(n_frames, np.float64)
+        for word, start, end, ascore in segs:
+            costs[start:end + 1] = -math.log(max(ascore, 1e-300)) / _LOG_BASE / (end - start + 1)
+            phones.append(Segment(base_phone(word), offset_s + start * FRAME_S, offset_s + (end + 1) * FRAME_S))
+        return PieceResult([], phones, float(costs.mean()) if n_frames else 0.0, frame_costs=costs)
 
     def align(self, pcm: bytes, words: list[str], offset_s: float = 0.0) -> PieceResult:
         """Force-align ``words`` to the audio; raises :class:`AlignmentFailed` when no path fits."""
@@ -154,6 +160,7 @@ class PhoneDecoder:
             frames += int(word.duration)
             name = _strip_alt(word.name)
             if not name.startswith("<") and not name.startswith("+") and name != "sil":
+                out.word_costs.append((int(word.start), int(word.duration), -float(word.score), name in self.added))
                 out.words.append(Segment(name, offset_s + word.start * FRAME_S,
                                          offset_s + (word.start + word.duration) * FRAME_S))
             for phone in word:
@@ -178,10 +185,50 @@ def speech_under_silence(result: PieceResult, loud: np.ndarray, offset_s: float 
     return float(np.mean(~covered[loud]))
 
 
+def excess_cost(aligned: PieceResult, recognised: PieceResult) -> float | None:
+    """Mean extra cost per frame of the aligned dictionary words over free recognition of the same frames."""
+    if recognised.frame_costs is None:
+        return None
+    rc = recognised.frame_costs
+    total, frames = 0.0, 0
+    for start, n, cost, spelled in aligned.word_costs:
+        if spelled or n <= 0:
+            continue  # a rule-based spelling fits worse even when the word is right
+        total += cost - float(rc[start:start + n].sum())
+        frames += n
+    return total / frames if frames else None
+
+
+def _shape_frames(phones: list[Segment], n: int, offset_s: float) -> np.ndarray:
+    out = np.full(n, -1, np.int16)  # -1: silence
+    for p in phones:
+        if p.label == "SIL":
+            continue
+        a = max(0, int(round((p.start - offset_s) / FRAME_S)))
+        b = min(n, int(round((p.end - offset_s) / FRAME_S)))
+        out[a:b] = phone_shapes(p.label)[0]
+    return out
+
+
+def shape_agreement(aligned: PieceResult, recognised: PieceResult, n: int, offset_s: float = 0.0) -> float:
+    """Share of the speech frames (either side speaking) where both give the same mouth shape."""
+    a = _shape_frames(aligned.phones, n, offset_s)
+    r = _shape_frames(recognised.phones, n, offset_s)
+    speech = (a >= 0) | (r >= 0)
+    return float(np.mean(a[speech] == r[speech])) if speech.any() else 1.0
+
+
 def check_fit(aligned: PieceResult, recognised: PieceResult, loud: np.ndarray, offset_s: float = 0.0) -> None:
     """Raise :class:`AlignmentFailed` when the aligned words do not explain the audio."""
-    excess = aligned.cost_per_frame - recognised.cost_per_frame
-    if excess > MAX_EXCESS_COST:
+    if aligned.word_costs:
+        known = sum(1 for *_, spelled in aligned.word_costs if not spelled) / len(aligned.word_costs)
+        if known < MIN_KNOWN_WORDS:
+            raise AlignmentFailed(f"only {known:.0%} of the words are in the English dictionary (another language?)")
+    agree = shape_agreement(aligned, recognised, len(loud), offset_s)
+    if agree < MIN_SHAPE_AGREEMENT:
+        raise AlignmentFailed(f"the words do not match the sounds heard ({agree:.0%} of mouth shapes agree)")
+    excess = excess_cost(aligned, recognised)
+    if excess is not None and excess > MAX_EXCESS_COST:
         raise AlignmentFailed(f"the words fit the audio poorly (cost {excess:.1f} over free phones)")
     missing = speech_under_silence(aligned, loud, offset_s)
     if missing > MAX_SPEECH_UNDER_SILENCE:
@@ -189,4 +236,4 @@ def check_fit(aligned: PieceResult, recognised: PieceResult, loud: np.ndarray, o
 
 
 __all__ = ["FRAME_S", "RATE", "AlignmentFailed", "PhoneDecoder", "PieceResult", "Segment", "SpeechUnavailable",
-           "check_fit", "model_dir", "speech_under_silence", "to_pcm"]
+           "check_fit", "excess_cost", "model_dir", "shape_agreement", "speech_under_silence", "to_pcm"]

@@ -21,7 +21,7 @@ from engine.backends.sketch.phonemes import Segment
 from engine.backends.sketch.shapes import POSES, SHAPE_A, SHAPE_G, SHAPE_X, SHAPES, TRANSPARENT, phone_shapes
 from engine.timebase import fps_fraction
 
-LEAD_S = 0.04  # the mouth moves this far ahead of the sound
+LEAD_S = 0.06  # the mouth moves this far (1-2 frames) ahead of the sound
 MIN_HOLD = 2  # frames a shape (other than a closure) stays on screen
 _PRIORITY = (SHAPE_A, SHAPE_G)  # brief but essential: shown whenever they overlap a frame enough
 
@@ -149,7 +149,7 @@ def track_from_phones(phones: Sequence[Segment], fps: float, n_frames: int, loud
     # Loudness sets how far the jaw goes: a whisper barely opens, a shout opens fully.
     level = _ease(energy, fps_f, 0.02, 0.12)
     speaking = shapes != SHAPE_X
-    gain = np.where(speaking, np.clip(level / 0.12, 0.0, 1.0) * (0.55 + 0.45 * np.clip(level / 0.6, 0.0, 1.0)), 0.0)
+    gain = np.where(speaking, np.clip(level / 0.12, 0.0, 1.0) * (0.35 + 0.65 * np.clip(level / 0.7, 0.0, 1.0)), 0.0)
     open_target = _blend(pose[:, 0] * gain)
     mouth_open = _ease(open_target, fps_f, 0.02, 0.05)
     width = _ease(_blend(pose[:, 1]), fps_f, 0.04, 0.06)

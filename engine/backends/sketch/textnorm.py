@@ -61,12 +61,15 @@ def script_words(text: str) -> list[Word]:
     folded = folded.replace("\u2019", "'").lower()
     for symbol, spoken in _SYMBOLS.items():
         folded = folded.replace(symbol, spoken)
+    folded = re.sub(r"(\d)[:.,](\d)", r"\1 \2", folded)  # 9:30, 3.5, 1,000 are read on
     words: list[Word] = []
     pos = 0
+    after_abbreviation = False
     for match in _TOKEN.finditer(folded):
-        if words and _PAUSE.search(folded[pos:match.start()]):
+        if words and not after_abbreviation and _PAUSE.search(folded[pos:match.start()]):
             words[-1] = Word(words[-1].text, True)
         token = match.group(0)
+        after_abbreviation = token in _ABBREVIATIONS and folded[match.end():match.end() + 1] == "."
         spoken = _spoken_number(token) if token.isdigit() else [_ABBREVIATIONS.get(token, token)]
         words.extend(Word(w) for w in spoken)
         pos = match.end()
