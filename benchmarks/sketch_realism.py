@@ -109,9 +109,10 @@ def render(work: Path, name: str, rgb: np.ndarray, clip: AudioClip, face_index: 
     return out, meta, duration / (time.perf_counter() - start), job
 
 
-def _cavity(rest: np.ndarray, frame: np.ndarray) -> tuple[float, float] | None:
+def _cavity(rest: np.ndarray, frame: np.ndarray, below: float = 0.0) -> tuple[float, float] | None:
     """Centroid of the largest region that turned much darker than at rest (the opened mouth)."""
     darker = ((rest.astype(np.int16) - frame.astype(np.int16)).max(axis=2) > 40) & (frame.max(axis=2) < 90)
+    darker[: max(0, int(below))] = False  # under the nose only: a blink's lashes are no mouth
     darker = cv2.morphologyEx(darker.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
     n, labels, stats, centroids = cv2.connectedComponentsWithStats(darker)
     if n <= 1:
@@ -167,7 +168,7 @@ def measure(out: Path, clip: AudioClip, meta: dict, job: JobSpec) -> tuple[dict,
     for i in np.argsort(-opening)[:8]:
         if opening[i] < 0.05:
             continue
-        c = _cavity(frames[0], frames[i])
+        c = _cavity(frames[-1], frames[i], below=track.points[i][1, 1] if track.points[i] is not None else 0.0)
         if c is None or not np.isfinite(track.mouth_width[i]):
             continue
         err = float(np.hypot(c[0] - track.mouth_centre[i, 0], c[1] - track.mouth_centre[i, 1]) / track.mouth_width[i])
