@@ -395,7 +395,9 @@ class VideoWriter:
         if timecode:
             v.metadata["timecode"] = timecode
         if reel:
-            v.metadata["reel_name"] = reel
+            v.metadata["reel_name"] = reel  # QuickTime: the timecode track's source reference
+            if preset.container == "mxf":
+                c.metadata["reel_name"] = reel  # MXF: a physical (tape) source package of that name
         self._video = v
         self._audio_stream = None
         if audio is not None:

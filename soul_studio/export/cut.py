@@ -105,7 +105,9 @@ def shot_label(shot: Shot, index: int) -> str:
 
 def reel_name(shot: Shot, index: int) -> str:
     """Eight-character reel name an EDL accepts: letters and digits, unique by index."""
-    base = re.sub(r"[^A-Za-z0-9]", "", shot.name.upper())[:4]
+    from soul_studio.export.names import reel_safe
+
+    base = reel_safe(shot.name, 4)  # transliterated: "Łódź" gives LODZ, not D
     return f"{base or 'SH'}{index + 1:04d}"[-8:]
 
 

@@ -94,11 +94,12 @@ class _Writer:
         spine = etree.SubElement(sequence, "spine")
         audio = {a.record_start: a for a in self.t.audio if a.kind == "clip"}
         for item in self.t.video:
-            element = self.spine_item(spine, item, audio.get(item.record_start))
-            self.markers(element, item)
+            element, local_start = self.spine_item(spine, item, audio.get(item.record_start))
+            self.markers(element, item, local_start)
         return self.root
 
-    def spine_item(self, spine: etree._Element, item: Item, sound: Item | None) -> etree._Element:
+    def spine_item(self, spine: etree._Element, item: Item, sound: Item | None) -> tuple[etree._Element, int]:
+        """The spine element for ``item`` and the frame its local clock starts at."""
         offset = self.time(self.t.start + item.record_start)
         if item.kind == "gap" or item.media is None:
             # A gap's local clock runs with the sequence's, which is how Final Cut writes them.
@@ -127,11 +128,10 @@ class _Writer:
                 "start": self.time(sound.source_start), "duration": self.time(sound.length),
                 "audioRole": DIALOGUE, "srcEnable": "audio",
             })
-        element.set("_local", str(item_start))
-        return element
+        return element, item_start
 
-    def markers(self, element: etree._Element, item: Item) -> None:
-        local = int(element.attrib.pop("_local"))
+    def markers(self, element: etree._Element, item: Item, local: int) -> None:
+        """Markers inside ``item``, on its local clock (a gap's runs with the sequence's)."""
         for marker in self.t.markers:
             if item.record_start <= marker.frame < item.record_end:
                 attrs = {"start": self.time(local + marker.frame - item.record_start), "duration": self.time(1),

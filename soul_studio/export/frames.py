@@ -176,11 +176,16 @@ class SegmentPictures:
         produced = 0
         last: Picture | None = None
         if seg.take_path is not None:
-            start = seg.offset + (seg.take.offset if seg.take is not None else 0)  # a split half starts inside its take
-            for frame in decode_take(seg.take_path, start, seg.length, self.decode_threads):
+            # a split half starts inside its take; a silent head handle holds the take's first frame
+            into = seg.offset - (seg.shot.head_frames(self.cut.fps) if seg.shot is not None else 0)
+            lead = min(seg.length, max(0, -into))
+            start = max(0, into) + (seg.take.offset if seg.take is not None else 0)
+            for frame in decode_take(seg.take_path, start, seg.length - lead, self.decode_threads):
                 last = fit_frame(frame, self.width, self.height, self.rgb)
-                yield self._decorate(last, seg, produced)
-                produced += 1
+                for _ in range(lead + 1):
+                    yield self._decorate(last, seg, produced)
+                    produced += 1
+                lead = 0
         if last is None:
             last = self.still_for(seg)
         while produced < seg.length:  # a short take holds its last frame

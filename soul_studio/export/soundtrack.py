@@ -60,7 +60,12 @@ def shot_samples(project: Project, seg: Segment, fps: float, take_audio: bool = 
         if warnings is not None:
             warnings.append(f"{seg.name!r}: audio could not be read ({exc}); exported as silence")
         return out
-    piece = clip.samples[:, first : first + count]
+    samples = clip.samples
+    shot = seg.shot
+    if shot is not None and shot.handle_head > 0 and path != str(seg.take_path):  # the line starts after the pause
+        samples = np.concatenate([np.zeros((samples.shape[0], int(round(shot.handle_head * DELIVERY_RATE))),
+                                           samples.dtype), samples], axis=1)
+    piece = samples[:, first : first + count]
     out[:, : piece.shape[1]] = piece
     return out
 
@@ -75,7 +80,37 @@ def build_soundtrack(project: Project, cut: Cut, take_audio: bool = False,
         samples = shot_samples(project, seg, cut.fps, take_audio, warnings)
         n = min(samples.shape[1], total - at)
         track[:, at : at + n] = samples[:, :n]
+    for seg in hidden_dialogue(project, cut):  # lines under a clip of the track above are heard too
+        at = sample_at(seg.record_start, cut.fps)
+        samples = shot_samples(project, seg, cut.fps, False, warnings)
+        n = min(samples.shape[1], total - at)
+        track[:, at : at + n] += samples[:, :n]
+    np.clip(track, -1.0, 1.0, out=track)
     return AudioClip(track, DELIVERY_RATE)
+
+
+def hidden_dialogue(project: Project, cut: Cut) -> list[Segment]:
+    """Stretches of dialogue whose picture is covered by an upper video track (overlapping lines)."""
+    if cut.selection:
+        return []
+    shown: dict[str, list[tuple[int, int]]] = {}
+    for seg in cut.shots():
+        assert seg.shot is not None
+        first = seg.placement_start + seg.offset
+        shown.setdefault(seg.shot.id, []).append((first, first + seg.length))
+    lo, hi = cut.timeline_start, cut.timeline_start + cut.length
+    out: list[Segment] = []
+    for p in project.placements():
+        if not p.shot.audio:
+            continue
+        free = [(max(p.start, lo), min(p.end, hi))]
+        for a, b in shown.get(p.shot.id, []):
+            free = [piece for s, e in free for piece in ((s, min(e, a)), (max(s, b), e)) if piece[1] > piece[0]]
+        for s, e in free:
+            if e > s:
+                out.append(Segment("shot", s - lo, e - s, shot=p.shot, index=p.index, offset=s - p.start,
+                                   placement_start=p.start, shot_length=p.length, name=p.shot.name))
+    return out
 
 
 def write_bwf(path: str | os.PathLike[str], clip: AudioClip, time_reference: int, description: str = "") -> None:

@@ -284,11 +284,14 @@ class SetGap(Edit):
         project.notify("timeline", None)
 
 
-def trim_shot(project: Project, shot_id: str, head_frames: int = 0, tail_frames: int = 0) -> SetShotFields:
+def trim_shot(project: Project, shot_id: str, head_frames: int = 0, tail_frames: int = 0,
+              handles: bool = False) -> SetShotFields:
     """Edit that trims a shot's dialogue range: positive frames shorten, negative extend.
 
     Trimming edits the audio in/out points (clamped to the recording), or the hold
-    duration of a silent shot.
+    duration of a silent shot. With ``handles`` a shot extended past its recording grows
+    silent head/tail handles (a pause before the line, a reaction after it); shortening
+    uses the handles up first.
     """
     shot = project.shots[shot_id]
     head = frames_to_seconds(head_frames, project.fps) if head_frames else 0.0
@@ -297,9 +300,29 @@ def trim_shot(project: Project, shot_id: str, head_frames: int = 0, tail_frames:
     if shot.audio:
         length = shot.audio_length if shot.audio_length is not None else (shot.audio_out or shot.duration)
         out = shot.audio_out if shot.audio_out is not None else length
-        new_in = min(max(0.0, shot.audio_in + head), out - min_len)
-        new_out = max(min(length, out - tail), new_in + min_len)
-        return SetShotFields(shot_id, {"audio_in": round(new_in, 6), "audio_out": round(new_out, 6)}, text="Trim Shot")
+        new_in, new_out, hh, ht = shot.audio_in, out, shot.handle_head, shot.handle_tail
+        if head < 0:
+            take = min(-head, new_in)
+            new_in -= take
+            hh += (-head - take) if handles else 0.0
+        elif head > 0:
+            used = min(head, hh)
+            hh -= used
+            new_in += head - used
+        if tail < 0:
+            take = min(-tail, max(0.0, length - new_out))
+            new_out += take
+            ht += (-tail - take) if handles else 0.0
+        elif tail > 0:
+            used = min(tail, ht)
+            ht -= used
+            new_out -= tail - used
+        new_in = min(max(0.0, new_in), new_out - min_len)
+        new_out = max(min(length, new_out), new_in + min_len)
+        changes: dict[str, Any] = {"audio_in": round(new_in, 6), "audio_out": round(new_out, 6)}
+        if hh != shot.handle_head or ht != shot.handle_tail:
+            changes.update(handle_head=round(max(0.0, hh), 6), handle_tail=round(max(0.0, ht), 6))
+        return SetShotFields(shot_id, changes, text="Trim Shot")
     hold = max(min_len, shot.hold_seconds - head - tail)
     return SetShotFields(shot_id, {"hold_seconds": round(hold, 6)}, text="Trim Shot")
 
@@ -499,6 +522,27 @@ class TrashTake(Edit):
         shot.takes.insert(index, take)
         shot.picked_take = picked
         project.notify("takes", shot)
+
+
+@dataclass
+class SetTrackSwitch(Edit):
+    """Mute, solo or lock a track (``switch`` is "mute", "solo" or "lock")."""
+
+    key: str
+    switch: str
+    value: bool
+    text: str = "Track Switch"
+    _old: bool = False
+
+    def apply(self, project: Project) -> None:
+        track = project.timeline.track(self.key)
+        self._old = bool(getattr(track, self.switch))
+        setattr(track, self.switch, bool(self.value))
+        project.notify("tracks", track)
+
+    def revert(self, project: Project) -> None:
+        setattr(project.timeline.track(self.key), self.switch, self._old)
+        project.notify("tracks", None)
 
 
 class EditHistory:

@@ -52,6 +52,9 @@ class Character:
     framing: str = "portrait"
     voice: Voice = field(default_factory=Voice)
     mouth_box: tuple[float, float, float, float] | None = None
+    # Which face speaks when the portrait shows several (0-based, left to right); None:
+    # the one the detector is surest of.
+    face_index: int | None = None
     colour: str = CHARACTER_COLOURS[0]
     id: str = field(default_factory=new_id)
 
@@ -150,6 +153,10 @@ class Shot:
     def frames(self, fps: float) -> int:
         return frame_count(self.duration, fps)
 
+    def head_frames(self, fps: float) -> int:
+        """Frames of the silent head handle (the picture holds the take's first frame there)."""
+        return int(round(self.handle_head * fps)) if self.handle_head > 0 else 0
+
     def latest_take(self, quality: str | None = None, done_only: bool = True) -> Take | None:
         """Newest take (optionally of one quality), finals preferred when ``quality`` is None."""
         takes = [t for t in self.takes if (t.is_done or not done_only)]
@@ -204,6 +211,13 @@ class Track:
 
 def dialogue_track(character_id: str | None) -> str:
     return f"A:{character_id or '-'}"
+
+
+def audible_tracks(project: Project, keys: list[str]) -> set[str]:
+    """Of the audio tracks ``keys``: the soloed ones when any is soloed, else the unmuted ones."""
+    switches = {k: project.timeline.switches(k) for k in keys}
+    soloed = {k for k, t in switches.items() if t.solo}
+    return soloed if soloed else {k for k, t in switches.items() if not t.mute}
 
 
 @dataclass
@@ -392,6 +406,10 @@ class Project:
 
     def track_placements(self, track: str) -> list[Placement]:
         return [p for p in self.placements() if p.track == track]
+
+    def placements_track(self, shot_id: str) -> str:
+        """The video track a shot's clip is on (V1 when it is not on the timeline)."""
+        return next((e.track for e in self.timeline.entries if e.shot_id == shot_id), "V1")
 
     def picture_placements(self) -> list[Placement]:
         """The picture as one non-overlapping sequence: where tracks overlap the upper one wins.

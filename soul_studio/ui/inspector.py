@@ -116,6 +116,14 @@ class Inspector(QWidget):
         self.hold.setMinimum(0.05)
         self.hold.valueChanged.connect(lambda v: self._set({"hold_seconds": round(v, 3)}))
         form.addRow("Hold", self.hold)
+        self.handle_head = self._seconds_box()
+        self.handle_head.setToolTip("Silence before the line: a pause, a breath, a look")
+        self.handle_head.valueChanged.connect(lambda v: self._set({"handle_head": round(v, 3)}))
+        form.addRow("Pause before", self.handle_head)
+        self.handle_tail = self._seconds_box()
+        self.handle_tail.setToolTip("Silence after the line: the reaction")
+        self.handle_tail.valueChanged.connect(lambda v: self._set({"handle_tail": round(v, 3)}))
+        form.addRow("Hold after", self.handle_tail)
         self.length = QLabel("")
         self.length.setObjectName("dim")
         form.addRow("Length", self.length)
@@ -180,7 +188,8 @@ class Inspector(QWidget):
         for text_box in (self.text, self.prompt):
             text_box.setTabChangesFocus(True)  # Tab moves on, as in every form; the line has no tabs
         self._wheel_guard = WheelGuard(self)
-        for box in (self.audio_in, self.audio_out, self.hold, self.seed, self.character, self.framing, self.quality):
+        for box in (self.audio_in, self.audio_out, self.hold, self.seed, self.character, self.framing, self.quality,
+                    self.handle_head, self.handle_tail):
             self._wheel_guard.protect(box)
         editor.selection_changed.connect(self.refresh)
         document.changed.connect(self._on_changed)
@@ -296,6 +305,9 @@ class Inspector(QWidget):
             self.audio_out.setValue(shot.audio_out if shot.audio_out is not None else (shot.audio_length or 0.0))
             self.hold.setEnabled(not has_audio)
             self.hold.setValue(shot.hold_seconds)
+            for box, value in ((self.handle_head, shot.handle_head), (self.handle_tail, shot.handle_tail)):
+                box.setEnabled(has_audio)
+                box.setValue(value)
             self.length.setText(f"{shot.duration:.3f} s  ·  {shot.frames(project.fps)} frames")
             self.framing.setCurrentIndex(max(0, self.framing.findData(shot.framing)))
             self.seed.setValue(shot.seed)

@@ -37,7 +37,9 @@ from soul_studio.render.takes import TakeJudge, missing_finals
 from soul_studio.ui.cast_panel import CastPanel
 from soul_studio.ui.dialogs import NewProjectDialog, PreferencesDialog, RelinkDialog, ShortcutsDialog, show_error
 from soul_studio.ui.document import Document
+from soul_studio.ui.edit_commands import EditCommands
 from soul_studio.ui.inspector import Inspector
+from soul_studio.ui.markers import MarkerList
 from soul_studio.ui.media_bin import MediaBin
 from soul_studio.ui.media_cache import MediaCache
 from soul_studio.ui.project_files import shelve_autosave
@@ -113,6 +115,8 @@ class MainWindow(QMainWindow):
         self.cast = CastPanel(self.document, self.cache)
         self.media = MediaBin(self.document, self.cache)
         self.queue = RenderQueuePanel(self.document, self.renderer)
+        self.commands = EditCommands(self)
+        self.markers = MarkerList(self.document, self.editor)
         self._build_docks()
         self._build_actions()
         self._build_menus()
@@ -147,10 +151,13 @@ class MainWindow(QMainWindow):
             "cast": self._dock("Cast", "dock_cast", self.cast, Qt.DockWidgetArea.LeftDockWidgetArea),
             "inspector": self._dock("Inspector", "dock_inspector", self.inspector, Qt.DockWidgetArea.RightDockWidgetArea),
             "queue": self._dock("Render Queue", "dock_queue", self.queue, Qt.DockWidgetArea.RightDockWidgetArea),
+            "markers": self._dock("Markers", "dock_markers", self.markers, Qt.DockWidgetArea.RightDockWidgetArea),
             "timeline": self._dock("Timeline", "dock_timeline", self.timeline, Qt.DockWidgetArea.BottomDockWidgetArea),
         }
         self.splitDockWidget(self.docks["media"], self.docks["cast"], Qt.Orientation.Vertical)
         self.splitDockWidget(self.docks["inspector"], self.docks["queue"], Qt.Orientation.Vertical)
+        self.tabifyDockWidget(self.docks["queue"], self.docks["markers"])
+        self.docks["queue"].raise_()
         self._default_state: object = None
         self._sized = False
 
@@ -160,7 +167,7 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self.docks["media"], self.docks["inspector"]], [int(w * 0.2), int(w * 0.24)],
                          Qt.Orientation.Horizontal)
         self.resizeDocks([self.docks["timeline"]], [int(h * 0.3)], Qt.Orientation.Vertical)
-        self.resizeDocks([self.docks["inspector"], self.docks["queue"]], [int(h * 0.42), int(h * 0.2)],
+        self.resizeDocks([self.docks["inspector"], self.docks["queue"]], [int(h * 0.36), int(h * 0.28)],
                          Qt.Orientation.Vertical)
         self.resizeDocks([self.docks["media"], self.docks["cast"]], [int(h * 0.22), int(h * 0.40)],
                          Qt.Orientation.Vertical)
@@ -230,6 +237,7 @@ class MainWindow(QMainWindow):
         a("lift", "&Lift (leave gap)", lambda: self.delete_selected(False), "Backspace")
         a("split", "S&plit at Playhead", self.split_at_playhead, "Ctrl+B", "blade")
         a("marker", "Add &Marker", self.add_marker, "M", "marker")
+        self.commands.register(a)
         a("zoom_in", "Zoom &In", lambda: self.timeline.view.zoom(1.5), "Ctrl+=", "zoom-in")
         a("zoom_out", "Zoom &Out", lambda: self.timeline.view.zoom(1 / 1.5), "Ctrl+-", "zoom-out")
         a("zoom_fit", "Zoom to &Fit", self.timeline.view.fit, "Shift+Z", "zoom-fit")
@@ -271,7 +279,9 @@ class MainWindow(QMainWindow):
         self.menus: dict[str, list[str]] = {
             "&File": ["new", "open", "@recent", "-", "save", "save_as", "-", "import", "import_script", "relink", "-",
                       "export", "-", "preferences", "-", "quit"],
-            "&Edit": ["undo", "redo", "-", "select_all", "deselect", "-", "ripple_delete", "lift", "split"],
+            "&Edit": ["undo", "redo", "-", "select_all", "deselect", "-", "new_shot", "new_shot_audio", "new_shot_line", "-",
+                      "insert", "overwrite", "append", "-", "ripple_delete", "lift", "split", "close_gap", "-",
+                      "ripple_start", "ripple_end", "roll"],
             "&Timeline": ["marker", "-", "zoom_in", "zoom_out", "zoom_fit", "-", "snap", "-", "prev_edit", "next_edit"],
             "&Playback": ["play", "reverse", "stop", "forward", "-", "prev_frame", "next_frame", "back_10", "fwd_10",
                           "start", "end", "-", "mark_in", "mark_out", "clear_in_out", "-", "fullscreen"],
@@ -430,7 +440,8 @@ class MainWindow(QMainWindow):
         self.editor.select([])
         self.editor.set_in_out(None, None)
         self.editor.set_playhead(0)
-        for panel in (self.viewer, self.timeline, self.inspector, self.cast, self.media, self.queue, self.renderer):
+        for panel in (self.viewer, self.timeline, self.inspector, self.cast, self.media, self.queue, self.renderer,
+                      self.markers):
             panel.set_document(self.document)
         old.close()
         old.deleteLater()
@@ -608,7 +619,9 @@ class MainWindow(QMainWindow):
         self.editor.select(self.document.project.timeline.shot_ids())
 
     def delete_selected(self, ripple: bool = True) -> None:
-        ids = self.editor.selection
+        ids = [s for s in self.editor.selection if not self.timeline.view.locked(s)]
+        if len(ids) < len(self.editor.selection):
+            self.statusBar().showMessage("Clips on locked tracks stay where they are", 4000)
         if ids:
             self.document.push(RemoveShots(ids, ripple=ripple, text="Ripple Delete" if ripple else "Lift"))
             self.editor.select([])

@@ -13,9 +13,11 @@ import numpy as np
 from PySide6.QtCore import QMimeData, QSize, Qt, QUrl, Signal
 from PySide6.QtGui import QColor, QDragEnterEvent, QDropEvent, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import (
+    QComboBox,
     QFileDialog,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QListView,
     QListWidget,
     QListWidgetItem,
@@ -146,12 +148,32 @@ class MediaBin(QWidget):
         rem.setIcon(icon("remove"))
         rem.setToolTip("Remove from the bin (files stay on disk)")
         rem.clicked.connect(self.remove_selected)
+        self.list_mode = QToolButton()
+        self.list_mode.setText("List")
+        self.list_mode.setCheckable(True)
+        self.list_mode.setToolTip("Show the bin as a list (name, kind, length) instead of tiles")
+        self.list_mode.toggled.connect(self.set_list_view)
+        top.addWidget(self.list_mode)
         top.addWidget(imp)
         top.addWidget(rem)
+        find = QHBoxLayout()
+        find.setContentsMargins(8, 0, 8, 4)
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Search the bin")
+        self.search.setClearButtonEnabled(True)
+        self.search.textChanged.connect(lambda _t: self.refresh())
+        self.sort = QComboBox()
+        for label, key in (("Name", "name"), ("Kind", "kind"), ("Length", "duration"), ("Imported", "added")):
+            self.sort.addItem(label, key)
+        self.sort.setToolTip("Sort the bin")
+        self.sort.currentIndexChanged.connect(lambda _i: self.refresh())
+        find.addWidget(self.search, 1)
+        find.addWidget(self.sort)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addLayout(top)
+        layout.addLayout(find)
         layout.addWidget(self.list)
         document.changed.connect(self._on_changed)
         cache.ready.connect(self._on_ready)
@@ -176,18 +198,59 @@ class MediaBin(QWidget):
             return QIcon(image_pixmap(self.cache.thumbnail(path, 144) if path.exists() else None))
         return QIcon(waveform_pixmap(self.cache.waveform(path) if path.exists() else None))
 
+    def set_list_view(self, on: bool) -> None:
+        """List (one row per file, small icons) or tiles."""
+        if on:
+            self.list.setViewMode(QListView.ViewMode.ListMode)
+            self.list.setIconSize(QSize(40, 26))
+            self.list.setGridSize(QSize())
+            self.list.setWordWrap(False)
+        else:
+            self.list.setViewMode(QListView.ViewMode.IconMode)
+            self.list.setIconSize(TILE)
+            self.list.setGridSize(QSize(TILE.width() + 16, TILE.height() + 36))
+            self.list.setWordWrap(True)
+        self.list.setMovement(QListView.Movement.Static)
+        self.refresh()
+
+    def shown_items(self) -> list[MediaItem]:
+        """The items the search lets through, in the chosen order."""
+        project = self.document.project
+        needle = self.search.text().strip().casefold()
+        items = [m for m in self.items() if needle in Path(m.path).name.casefold()]
+        key = self.sort.currentData()
+        order = {m.id: n for n, m in enumerate(project.media)}
+        if key == "name":
+            items.sort(key=lambda m: Path(m.path).name.casefold())
+        elif key == "kind":
+            items.sort(key=lambda m: (m.kind, Path(m.path).name.casefold()))
+        elif key == "duration":
+            items.sort(key=lambda m: (m.duration is None, -(m.duration or 0.0)))
+        else:
+            items.sort(key=lambda m: order.get(m.id, len(order)))
+        return items
+
+    def selected_items(self) -> list[MediaItem]:
+        paths = {i.data(Qt.ItemDataRole.UserRole + 1) for i in self.list.selectedItems()}
+        project = self.document.project
+        return [m for m in self.items() if str(project.resolve(m.path)) in paths]
+
     def refresh(self) -> None:
         project = self.document.project
         selected = {i.data(Qt.ItemDataRole.UserRole) for i in self.list.selectedItems()}
         self.list.clear()
-        for m in self.items():
+        listing = self.list.viewMode() == QListView.ViewMode.ListMode
+        for m in self.shown_items():
             path = project.resolve(m.path)
             assert path is not None
             label = path.name
+            sep = "   ·   " if listing else "\n"
             if m.kind == "audio" and m.duration:
-                label += f"\n{m.duration:.2f} s"
+                label += f"{sep}{m.duration:.2f} s"
+            if listing:
+                label += f"{sep}{'portrait' if m.kind == 'image' else 'dialogue'}"
             if not path.exists():
-                label += "\n(missing)"
+                label += f"{sep}(missing)"
             item = QListWidgetItem(self._icon(m, path), label)
             item.setData(Qt.ItemDataRole.UserRole, m.id if m in project.media else None)
             item.setData(Qt.ItemDataRole.UserRole + 1, str(path))

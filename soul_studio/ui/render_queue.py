@@ -23,7 +23,8 @@ from soul_studio.ui.document import Document
 from soul_studio.ui.render_controller import RenderController
 from soul_studio.ui.theme import COLORS, icon
 
-PREVIEW = QSize(64, 36)
+PREVIEW = QSize(40, 22)
+MIN_ROWS = 8  # the queue always shows at least this many jobs
 STATUS_COLOURS = {
     "running": COLORS["state_rendering"],
     "queued": COLORS["text_dim"],
@@ -108,6 +109,9 @@ class RenderQueuePanel(QWidget):
         self.tree.setColumnWidth(COL_STATUS, 84)
         self.tree.setColumnWidth(COL_PROGRESS, 96)
         self.tree.setColumnWidth(COL_ETA, 40)
+        self.tree.setUniformRowHeights(True)
+        row_h = max(PREVIEW.height(), self.tree.fontMetrics().height()) + 6
+        self.tree.setMinimumHeight(MIN_ROWS * row_h + self.tree.header().sizeHint().height() + 8)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)

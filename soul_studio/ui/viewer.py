@@ -17,6 +17,7 @@ from engine.timebase import fps_fraction, frames_to_seconds, frames_to_timecode
 from soul_studio.project.model import Placement
 from soul_studio.render.planner import FingerprintCache
 from soul_studio.render.takes import TakeJudge, shown_take
+from soul_studio.ui import playback_audio
 from soul_studio.ui.document import Document
 from soul_studio.ui.media_cache import PLAYBACK_RATE, MediaCache
 from soul_studio.ui.state import EditorState
@@ -140,27 +141,45 @@ class AudioOut:
 def mix_timeline_audio(document: Document, cache: MediaCache, start_frame: int,
                        seconds: float = AUDIO_WINDOW_S) -> np.ndarray:
     """Interleaved int16 stereo PCM of the cut from ``start_frame`` (what is decoded so far)."""
-    project = document.project
-    fps = project.fps
-    t0 = frames_to_seconds(start_frame, fps)
-    total = max(0.0, min(seconds, project.duration_seconds() - t0))
-    out = np.zeros((int(total * PLAYBACK_RATE), 2), np.int16)
-    for p in project.placements():
-        if not p.shot.audio:
-            continue
-        s0, s1 = frames_to_seconds(p.start, fps), frames_to_seconds(p.end, fps)
-        if s1 <= t0 or s0 >= t0 + total:
-            continue
-        path = project.resolve(p.shot.audio)
-        pcm = cache.audio(path) if path is not None else None
-        if pcm is None:
-            continue
-        dst0 = int(round((max(s0, t0) - t0) * PLAYBACK_RATE))
-        src0 = int(round((p.shot.audio_in + max(0.0, t0 - s0)) * PLAYBACK_RATE))
-        n = min(len(out) - dst0, len(pcm) - src0, int(round((s1 - max(s0, t0)) * PLAYBACK_RATE)))
-        if n > 0:
-            out[dst0:dst0 + n] = pcm[src0:src0 + n]
-    return out
+    return playback_audio.to_pcm16(playback_audio.mix(document.project, cache, start_frame, seconds))
+
+
+class LevelMeter(QWidget):
+    """Peak (bar) and RMS (inner bar) of each channel in dBFS, −60 to 0, with the numbers."""
+
+    FLOOR_DB = -60.0
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.peak = [playback_audio.SILENCE_DB] * 2
+        self.rms = [playback_audio.SILENCE_DB] * 2
+        self.setFixedSize(150, 22)
+        self.setToolTip("Audio level at the playhead: peak and RMS in dBFS")
+
+    def set_levels(self, peak: list[float], rms: list[float]) -> None:
+        self.peak, self.rms = list(peak), list(rms)
+        self.update()
+
+    def text(self) -> str:
+        return f"{max(self.peak):.1f} / {max(self.rms):.1f} dBFS"
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        p = QPainter(self)
+        p.fillRect(self.rect(), QColor("#141517"))
+        bar_w = self.width() - 64
+        for ch in range(2):
+            y = 3 + ch * 9
+            for value, tint, h in ((self.peak[ch], "#3f8f5a", 7), (self.rms[ch], "#7fd3a0", 3)):
+                frac = max(0.0, min(1.0, (value - self.FLOOR_DB) / -self.FLOOR_DB))
+                colour = "#e5484d" if value > -1.0 else tint
+                p.fillRect(QRectF(2, y + (7 - h) / 2, bar_w * frac, h), QColor(colour))
+        p.setPen(QColor("#9a9da4"))
+        font = QFont()
+        font.setPixelSize(9)
+        p.setFont(font)
+        p.drawText(QRectF(bar_w + 4, 0, 60, self.height()), Qt.AlignmentFlag.AlignVCenter,
+                   f"{max(self.peak):.0f} / {max(self.rms):.0f} dB")
+        p.end()
 
 
 def ab_image(a: QImage, b: QImage) -> QImage:
@@ -198,6 +217,8 @@ class Viewer(QWidget):
         self._fullscreen: FrameView | None = None
         self._fingerprints = FingerprintCache()
         self.comparing: tuple[str, str] | None = None  # (shot id, take id) shown as B beside the take in use
+        self.last_audio: np.ndarray | None = None  # the float samples last sent to the sink (tests read them)
+        self._last_frame = editor.playhead
 
         self.frame_view = FrameView()
         self.timecode = QLabel("00:00:00:00")
@@ -229,6 +250,9 @@ class Viewer(QWidget):
             self.buttons[name] = b
             transport.addWidget(b)
         transport.addStretch(1)
+        self.meter = LevelMeter()
+        transport.addWidget(self.meter)
+        transport.addSpacing(8)
         transport.addWidget(self.duration)
         full = QToolButton()
         full.setIcon(icon("fullscreen"))
@@ -248,7 +272,7 @@ class Viewer(QWidget):
         layout.addWidget(self.frame_view, 1)
         layout.addWidget(bar)
 
-        editor.playhead_changed.connect(self.show_frame)
+        editor.playhead_changed.connect(self._on_playhead)
         document.changed.connect(self._on_changed)
         cache.ready.connect(self._on_ready)
         self._on_changed("project", None)
@@ -284,7 +308,8 @@ class Viewer(QWidget):
         if take is not None:
             path = project.resolve(take.file)
             if path is not None and path.exists():
-                return placement, str(path), frame - placement.start + take.offset, True
+                head = placement.shot.head_frames(project.fps)
+                return placement, str(path), max(0, frame - placement.start - head) + take.offset, True
         character = project.character(placement.shot.character_id)
         if character is not None and character.portrait:
             path = project.resolve(character.portrait)
@@ -345,7 +370,8 @@ class Viewer(QWidget):
             self.comparing = None
             self.show_frame(self.editor.playhead)
             return
-        index_b = self.editor.playhead - placement.start + take_b.offset
+        head = placement.shot.head_frames(project.fps)
+        index_b = max(0, self.editor.playhead - placement.start - head) + take_b.offset
         a = self.cache.frame(path_a, index_a)
         b = self.cache.frame(str(path_b), index_b)
         if a is None or b is None:
@@ -377,10 +403,7 @@ class Viewer(QWidget):
         self._clock_frame = self.editor.playhead
         self._clock.start()
         self._timer.start(max(5, int(500 / float(fps_fraction(project.fps)))))
-        if speed == 1.0:
-            self.audio.play(mix_timeline_audio(self.document, self.cache, self.editor.playhead))
-        else:
-            self.audio.stop()
+        self._send_audio(self.shuttle_audio(speed))
         self.buttons["play"].setIcon(icon("pause"))
         self.playing_changed.emit(True)
 
@@ -398,6 +421,35 @@ class Viewer(QWidget):
             self.stop()
         else:
             self.play(1.0)
+
+    def shuttle_audio(self, speed: float) -> np.ndarray:
+        """What plays at ``speed`` from the playhead: the mix, varispeeded (backwards for J)."""
+        project = self.document.project
+        here = self.editor.playhead
+        window = AUDIO_WINDOW_S * max(1.0, abs(speed))
+        if speed < 0:
+            start = max(0, here - int(window * float(fps_fraction(project.fps))))
+            samples = playback_audio.mix(project, self.cache, start, frames_to_seconds(here - start, project.fps))
+        else:
+            samples = playback_audio.mix(project, self.cache, here, window)
+        return playback_audio.at_speed(samples, speed)
+
+    def _send_audio(self, samples: np.ndarray) -> None:
+        self.last_audio = samples
+        if len(samples):
+            self.audio.play(playback_audio.to_pcm16(samples))
+        else:
+            self.audio.stop()
+
+    def _on_playhead(self, frame: int) -> None:
+        """Show the frame; when not playing, a scrub or a frame step plays that frame's sound."""
+        previous, self._last_frame = self._last_frame, frame
+        self.show_frame(frame)
+        project = self.document.project
+        self.meter.set_levels(*playback_audio.levels(
+            playback_audio.mix(project, self.cache, frame, frames_to_seconds(1, project.fps))))
+        if not self.playing and frame != previous:
+            self._send_audio(playback_audio.scrub_snippet(project, self.cache, frame, 1 if frame > previous else -1))
 
     def shuttle(self, direction: int) -> None:
         """J/K/L: each press in the same direction doubles the speed; K stops."""

@@ -95,20 +95,23 @@ def test_dnxhr_for_avid_in_mov_and_mxf_op1a(hd_project, tmp_path, fmt, profile, 
     assert got.index("black") == hd_project.placements()[0].length
 
 
-@pytest.mark.parametrize("codec", ["mp4", "prores422hq"])
-def test_every_per_shot_clip_carries_its_reel_name_and_record_timecode(project, out_dir, codec):
-    result = export_shot_clips(project, out_dir / f"clips_{codec}", codec, opts())
-    placements = project.placements()
+@pytest.mark.parametrize("codec", ["mp4", "prores422hq", "dnxhr_lb_mxf"])
+def test_every_per_shot_clip_carries_its_reel_name_and_record_timecode(project, hd_project, out_dir, codec):
+    from engine.timebase import frames_to_timecode
+    from soul_studio.export.cut import reel_name
+
+    source = hd_project if codec.startswith("dnxhr") else project  # DNxHR needs 256×120 or more
+    result = export_shot_clips(source, out_dir / f"clips_{codec}", codec, opts())
+    placements = source.placements()
     assert len(result.files) == 3
     for path, placement in zip(sorted(result.files), placements):
         info = ffprobe(path)
-        tmcd = next(s for s in info["streams"] if s.get("codec_tag_string") == "tmcd")
-        from soul_studio.export.cut import reel_name
-
-        assert tmcd["tags"]["reel_name"] == reel_name(placement.shot, placement.index)
-        from engine.timebase import frames_to_timecode
-
-        assert tmcd["tags"]["timecode"] == frames_to_timecode(86400 + placement.start, 24)
+        # QuickTime keeps reel and timecode on its tmcd track; MXF names a tape source package.
+        tags = next((s["tags"] for s in info["streams"] if s.get("codec_tag_string") == "tmcd"),
+                    video_stream(info).get("tags", {}))
+        assert tags["reel_name"] == reel_name(placement.shot, placement.index)
+        start = 107892 if source is hd_project else 86400
+        assert timecode(info) == frames_to_timecode(start + placement.start, source.fps)
         assert colour_tags(video_stream(info)) == BT709_TV
 
 

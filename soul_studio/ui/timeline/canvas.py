@@ -19,7 +19,7 @@ from engine.timebase import frames_to_seconds
 from soul_studio.project.model import Placement
 from soul_studio.ui.media_cache import PEAKS_PER_SECOND
 from soul_studio.ui.theme import COLORS, STATE_LABELS, color
-from soul_studio.ui.timeline.layout import AUDIO_H, AUDIO_Y, SCENE_H, VIDEO_H, VIDEO_Y
+from soul_studio.ui.timeline.layout import VIDEO_Y
 
 if TYPE_CHECKING:
     from soul_studio.ui.timeline.view import TimelineView
@@ -38,6 +38,7 @@ class DragPreview:
     edge: str = ""
     start: int = 0
     end: int = 0
+    track: str = "V1"
 
 
 def frame_rect(painter: QPainter, rect: QRectF, colour: QColor, width: float = 1.0) -> None:
@@ -85,24 +86,38 @@ class TrackCanvas(QGraphicsItem):
             self._width = width
 
     def boundingRect(self) -> QRectF:
-        return QRectF(0, 0, self._width, SCENE_H)
+        return QRectF(0, 0, self._width, self.view.layout.scene_h)
 
     # -------------------------------------------------------------- paint
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
         exposed = option.exposedRect
         left, right = exposed.left() - 2, exposed.right() + 2
-        painter.fillRect(QRectF(left, 0, right - left, SCENE_H), color("track_alt"))
-        painter.fillRect(QRectF(left, VIDEO_Y, right - left, VIDEO_H), color("track_bg"))
-        painter.fillRect(QRectF(left, AUDIO_Y, right - left, AUDIO_H), color("track_bg"))
         view = self.view
         layout = view.layout
+        painter.fillRect(QRectF(left, 0, right - left, layout.scene_h), color("track_alt"))
+        switches = view.project.timeline
+        audible = view.audible_rows()
+        for row in layout.rows:
+            painter.fillRect(QRectF(left, row.y, right - left, row.h), color("track_bg"))
         self._paint_in_out(painter, left, right)
-        visible = layout.visible(left, right)
-        self.painted_clips = len(visible)
         selected = set(view.editor.selection)
-        for p in visible:
-            self._paint_video(painter, p, p.shot.id in selected, left, right)
-            self._paint_audio(painter, p, p.shot.id in selected, left, right)
+        painted = 0
+        for row in layout.rows:
+            if row.kind == "music":
+                continue
+            visible = layout.visible(left, right, row.key)
+            painted += len(visible)
+            for p in visible:
+                if row.kind == "video":
+                    self._paint_video(painter, p, p.shot.id in selected, row.y, row.h)
+                else:
+                    self._paint_audio(painter, p, p.shot.id in selected, left, right, row.y, row.h)
+            if row.kind == "dialogue" and row.key not in audible:
+                painter.fillRect(QRectF(left, row.y, right - left, row.h), QColor(10, 10, 12, 150))  # muted
+            if switches.switches(row.key).lock:
+                painter.fillRect(QRectF(left, row.y, right - left, row.h),
+                                 QBrush(QColor(255, 255, 255, 18), Qt.BrushStyle.BDiagPattern))
+        self.painted_clips = painted
         self._paint_markers(painter, left, right)
         if view.drag is not None:
             self._paint_drag(painter, view.drag)
@@ -114,7 +129,7 @@ class TrackCanvas(QGraphicsItem):
         x0, x1 = self.view.layout.x(rng[0]), self.view.layout.x(rng[1])
         if x1 < left or x0 > right:
             return
-        painter.fillRect(QRectF(x0, 0, x1 - x0, SCENE_H), QColor(255, 255, 255, 14))
+        painter.fillRect(QRectF(x0, 0, x1 - x0, self.view.layout.scene_h), QColor(255, 255, 255, 14))
 
     def _paint_markers(self, painter: QPainter, left: float, right: float) -> None:
         layout = self.view.layout
@@ -124,14 +139,14 @@ class TrackCanvas(QGraphicsItem):
         for m in self.view.project.timeline.markers:
             x = layout.x(m.frame)
             if left <= x <= right:
-                painter.drawLine(QPointF(x, 0), QPointF(x, SCENE_H))
+                painter.drawLine(QPointF(x, 0), QPointF(x, layout.scene_h))
 
-    def _paint_video(self, painter: QPainter, p: Placement, selected: bool, left: float, right: float) -> None:
+    def _paint_video(self, painter: QPainter, p: Placement, selected: bool, y: float, h: float) -> None:
         view = self.view
         layout = view.layout
         x0 = layout.x(p.start)
         w = layout.x(p.end) - x0
-        rect = QRectF(x0, VIDEO_Y, w, VIDEO_H)
+        rect = QRectF(x0, y, w, h)
         character = view.project.character(p.shot.character_id)
         base = QColor(character.colour) if character else QColor("#6b6f77")
         if w < 5:
@@ -215,12 +230,13 @@ class TrackCanvas(QGraphicsItem):
             painter.setPen(QColor("#101113"))
             painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, label)
 
-    def _paint_audio(self, painter: QPainter, p: Placement, selected: bool, left: float, right: float) -> None:
+    def _paint_audio(self, painter: QPainter, p: Placement, selected: bool, left: float, right: float,
+                     y: float, h: float) -> None:
         view = self.view
         layout = view.layout
         x0 = layout.x(p.start)
         w = layout.x(p.end) - x0
-        rect = QRectF(x0, AUDIO_Y, w, AUDIO_H)
+        rect = QRectF(x0, y, w, h)
         shot = p.shot
         if not shot.audio:
             if w >= 5:
@@ -262,13 +278,16 @@ class TrackCanvas(QGraphicsItem):
         step = 1.0 if layout.ppf >= 0.5 else 2.0
         xs = np.arange(x_start, x_end, step)
         frames = (xs - layout.x(p.start)) / layout.ppf
-        seconds = p.shot.audio_in + frames * frames_to_seconds(1, fps)
+        seconds = p.shot.audio_in - p.shot.handle_head + frames * frames_to_seconds(1, fps)
         idx = np.clip((seconds * PEAKS_PER_SECOND).astype(np.int64), 0, len(peaks) - 1)
+        end_s = (p.shot.audio_out if p.shot.audio_out is not None else len(peaks) / PEAKS_PER_SECOND)
+        silent = (seconds < p.shot.audio_in) | (seconds > end_s)  # the silent head/tail handles
         span = max(1, int(step / layout.ppf * frames_to_seconds(1, fps) * PEAKS_PER_SECOND))
         if span > 1:
             values = np.maximum.reduceat(peaks, idx)  # max over each column's window
         else:
             values = peaks[idx]
+        values = np.where(silent, 0.0, values)
         top = inner.top() + 12
         height = int(inner.height() - 14)
         if height < 4:
@@ -286,16 +305,18 @@ class TrackCanvas(QGraphicsItem):
     def _paint_drag(self, painter: QPainter, drag: DragPreview) -> None:
         layout = self.view.layout
         accent = color("selection")
+        bottom = layout.scene_h - 10
         if drag.kind == "move":
             x = layout.x(drag.insert_frame)
-            painter.fillRect(QRectF(x - 1.5, VIDEO_Y - 4, 3, AUDIO_Y + AUDIO_H - VIDEO_Y + 8), accent)
+            row = layout.rows_by_key.get(drag.track) or layout.rows[0]
+            painter.fillRect(QRectF(x - 1.5, VIDEO_Y - 4, 3, bottom - VIDEO_Y + 8), accent)
             length = sum(pl.length for sid in drag.shot_ids if (pl := layout.placement_of(sid)) is not None)
-            ghost = QRectF(layout.x(drag.frame), VIDEO_Y + 8, layout.x(length), VIDEO_H - 16)
+            ghost = QRectF(layout.x(drag.frame), row.y + 8, layout.x(length), row.h - 16)
             painter.setPen(QPen(accent, 1, Qt.PenStyle.DashLine))
             painter.setBrush(QColor(243, 163, 59, 45))
             painter.drawRect(ghost)
         elif drag.kind == "trim":
-            rect = QRectF(layout.x(drag.start), VIDEO_Y, layout.x(drag.end - drag.start), AUDIO_Y + AUDIO_H - VIDEO_Y)
+            rect = QRectF(layout.x(drag.start), VIDEO_Y, layout.x(drag.end - drag.start), bottom - VIDEO_Y)
             painter.setPen(QPen(accent, 2))
             painter.setBrush(QColor(243, 163, 59, 30))
             painter.drawRect(rect)

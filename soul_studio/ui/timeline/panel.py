@@ -16,12 +16,13 @@ from PySide6.QtWidgets import (
 )
 
 from engine.timebase import frames_to_timecode, timecode_base, timecode_to_frames
-from soul_studio.project.edits import RemoveMarker
+from soul_studio.project.edits import RemoveMarker, SetTrackSwitch
 from soul_studio.ui.document import Document
+from soul_studio.ui.markers import TimecodeField
 from soul_studio.ui.media_cache import MediaCache
 from soul_studio.ui.state import EditorState
 from soul_studio.ui.theme import color, icon, mono_font
-from soul_studio.ui.timeline.layout import AUDIO_H, AUDIO_Y, MAX_PPF, MIN_PPF, VIDEO_H, VIDEO_Y
+from soul_studio.ui.timeline.layout import MAX_PPF, MIN_PPF
 from soul_studio.ui.timeline.view import TimelineView
 
 RULER_H = 30
@@ -144,14 +145,30 @@ class TimeRuler(QWidget):
             self._scrub(event)
 
 
+SWITCHES = (("mute", "M", "#e0a040"), ("solo", "S", "#e0d050"), ("lock", "L", "#e5484d"))
+
+
 class TrackHeaders(QWidget):
-    """Track names on the left, aligned with the rows of the view."""
+    """Track names on the left, aligned with the rows of the view, with mute / solo / lock switches."""
 
     def __init__(self, view: TimelineView, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.view = view
         self.setFixedWidth(HEADER_W)
         view.verticalScrollBar().valueChanged.connect(self.update)
+        view.document.changed.connect(self.update)
+
+    def switch_rect(self, key: str, switch: str) -> QRectF:
+        """Where the M/S/L button of track ``key`` is (widget coordinates)."""
+        row = self.view.layout.rows_by_key.get(key)
+        if row is None:
+            return QRectF()
+        names = [s for s, _, _ in SWITCHES if row.kind != "video" or s == "lock"]
+        if switch not in names:
+            return QRectF()
+        i = len(names) - 1 - names.index(switch)
+        dy = -self.view.verticalScrollBar().value()
+        return QRectF(self.width() - 22 - 20 * i, row.y + dy + 5, 17, 15)
 
     def paintEvent(self, event: QPaintEvent) -> None:
         p = QPainter(self)
@@ -162,20 +179,48 @@ class TrackHeaders(QWidget):
         bold.setBold(True)
         small = QFont()
         small.setPixelSize(11)
-        for tag, name, y, h, accent in (("V1", "Video", VIDEO_Y, VIDEO_H, "#4f8fd8"),
-                                        ("A1", "Dialogue", AUDIO_Y, AUDIO_H, "#5fb37a")):
-            rect = QRectF(0, y + dy, self.width() - 1, h)
+        tiny = QFont()
+        tiny.setPixelSize(9)
+        tiny.setBold(True)
+        timeline = self.view.project.timeline
+        for row in self.view.layout.rows:
+            rect = QRectF(0, row.y + dy, self.width() - 1, row.h)
             p.fillRect(rect, QColor("#2a2b2f"))
-            p.fillRect(QRectF(0, y + dy, 3, h), QColor(accent))
+            p.fillRect(QRectF(0, row.y + dy, 3, row.h), QColor(row.colour))
             p.setPen(QColor("#e6e7ea"))
             p.setFont(bold)
-            p.drawText(rect.adjusted(12, 6, -6, 0), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, tag)
+            p.drawText(rect.adjusted(10, 4, -6, 0), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, row.tag)
             p.setFont(small)
             p.setPen(QColor("#8b8e95"))
-            p.drawText(rect.adjusted(40, 6, -6, 0), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, name)
+            name_rect = rect.adjusted(10, 20, -6, 0) if row.h > 34 else rect.adjusted(34, 4, -64, 0)
+            p.drawText(name_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, row.name)
+            switches = timeline.switches(row.key)
+            p.setFont(tiny)
+            for name, letter, tint in SWITCHES:
+                box = self.switch_rect(row.key, name)
+                if box.isNull():
+                    continue
+                on = bool(getattr(switches, name))
+                p.setPen(Qt.PenStyle.NoPen)
+                p.setBrush(QColor(tint) if on else QColor("#3a3c41"))
+                p.drawRoundedRect(box, 2, 2)
+                p.setPen(QColor("#101113") if on else QColor("#b8bbc1"))
+                p.drawText(box, Qt.AlignmentFlag.AlignCenter, letter)
         p.setPen(color("divider"))
         p.drawLine(self.width() - 1, 0, self.width() - 1, self.height())
         p.end()
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        if event.button() != Qt.MouseButton.LeftButton:
+            return
+        for row in self.view.layout.rows:
+            for name, _, _ in SWITCHES:
+                if self.switch_rect(row.key, name).contains(event.position()):
+                    current = bool(getattr(self.view.project.timeline.switches(row.key), name))
+                    self.view.document.push(SetTrackSwitch(row.key, name, not current,
+                                                           text=f"{name.title()} {row.tag}"))
+                    self.update()
+                    return
 
 
 class TimelinePanel(QWidget):
@@ -194,8 +239,8 @@ class TimelinePanel(QWidget):
         row = QHBoxLayout(bar)
         row.setContentsMargins(8, 3, 8, 3)
         row.setSpacing(4)
-        self.timecode = QLabel("00:00:00:00")
-        self.timecode.setObjectName("timecode")
+        self.timecode = TimecodeField(document, editor)
+        self.timecode.jumped.connect(lambda _f: self.view.setFocus())
         row.addWidget(self.timecode)
         row.addSpacing(10)
         self.tool_buttons: dict[str, QToolButton] = {}
@@ -258,11 +303,13 @@ class TimelinePanel(QWidget):
         self.ruler.update()
         document.changed.connect(lambda *_: self._update_summary())
         document.changed.connect(self.ruler.update)
+        document.changed.connect(self.headers.update)
+        self.headers.update()
         self._update_summary()
 
     def _update_timecode(self, frame: int) -> None:
-        doc = self.view.document
-        self.timecode.setText(frames_to_timecode(frame + start_offset(doc), doc.project.fps))
+        self.timecode.document = self.view.document
+        self.timecode.show_frame(frame)
 
     def _update_summary(self) -> None:
         project = self.view.project

@@ -26,9 +26,10 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QFrame, QGraphicsLineItem, QGraphicsScene, QGraphicsView, QWidget
 
 from engine.media import MediaError
+from soul_studio.project.cutting import CutError, move_to, roll_edit
 from soul_studio.project.edits import Edit, MoveShot, trim_shot
 from soul_studio.project.edits_extra import CompoundEdit
-from soul_studio.project.model import Project, Shot
+from soul_studio.project.model import Project, Shot, audible_tracks, dialogue_track
 from soul_studio.render.planner import FingerprintCache
 from soul_studio.render.takes import TakeJudge, shot_state, shown_take
 from soul_studio.ui.document import Document
@@ -37,17 +38,7 @@ from soul_studio.ui.media_cache import MediaCache
 from soul_studio.ui.state import EditorState
 from soul_studio.ui.theme import color
 from soul_studio.ui.timeline.canvas import DragPreview, TrackCanvas
-from soul_studio.ui.timeline.layout import (
-    AUDIO_H,
-    AUDIO_Y,
-    EDGE_GRAB_PX,
-    MAX_PPF,
-    MIN_PPF,
-    SCENE_H,
-    VIDEO_H,
-    VIDEO_Y,
-    TimelineLayout,
-)
+from soul_studio.ui.timeline.layout import EDGE_GRAB_PX, MAX_PPF, MIN_PPF, SCENE_H, Row, TimelineLayout
 
 DRAG_THRESHOLD = 4
 JobOverlay = Callable[[str], "tuple[str, float | None] | None"]
@@ -87,6 +78,9 @@ class TimelineView(QGraphicsView):
         self._fingerprints = FingerprintCache()
         self._states: dict[str, str] = {}
         self._press: tuple[QPointF, str, str | None, int] | None = None  # pos, zone, shot, frame
+        self.hit_row: Row | None = None
+        self._press_mods = Qt.KeyboardModifier.NoModifier
+        self._press_row = ""
         self._follow_playhead = True
 
         self.setScene(QGraphicsScene(self))
@@ -144,7 +138,8 @@ class TimelineView(QGraphicsView):
         """Scene width for the current zoom (placements unchanged)."""
         width = max(self.layout.width(), float(self.viewport().width()))
         self.canvas.set_width(width)
-        self.scene().setSceneRect(QRectF(0, 0, width, SCENE_H))
+        self.scene().setSceneRect(QRectF(0, 0, width, self.layout.scene_h))
+        self.setMinimumHeight(int(min(self.layout.scene_h, SCENE_H * 1.6)) + 14)
         self._place_playhead()
         self.canvas.update()
 
@@ -234,7 +229,7 @@ class TimelineView(QGraphicsView):
     # ------------------------------------------------------------ playhead
     def _place_playhead(self) -> None:
         x = self.layout.x(self.editor.playhead)
-        self.playhead.setLine(x, 0, x, SCENE_H)
+        self.playhead.setLine(x, 0, x, self.layout.scene_h)
 
     def _on_playhead(self, frame: int) -> None:
         self._place_playhead()
@@ -249,10 +244,11 @@ class TimelineView(QGraphicsView):
     def hit(self, pos: QPointF) -> tuple[str, str | None]:
         """(zone, shot id) under a viewport position; zones: head, tail, body, empty."""
         scene = self.mapToScene(pos.toPoint())
-        if not (VIDEO_Y <= scene.y() <= AUDIO_Y + AUDIO_H):
+        row = self.hit_row = self.layout.row_at(scene.y())
+        if row is None or row.kind == "music":
             return "empty", None
         frame = scene.x() / self.layout.ppf
-        p = self.layout.at_frame(frame)
+        p = self.layout.at_frame(frame, row.key)
         edge_frames = EDGE_GRAB_PX / self.layout.ppf
         if p is not None:  # each clip owns the edge zones inside it: a clip right after another trims too
             wide = p.length * self.layout.ppf > 3 * EDGE_GRAB_PX
@@ -261,10 +257,10 @@ class TimelineView(QGraphicsView):
             if wide and p.end - frame < edge_frames:
                 return "tail", p.shot.id
             return "body", p.shot.id
-        before = self.layout.at_frame(frame - edge_frames)  # in a gap just after a clip: its tail
+        before = self.layout.at_frame(frame - edge_frames, row.key)  # in a gap just after a clip: its tail
         if before is not None and frame - before.end < edge_frames:
             return "tail", before.shot.id
-        after = self.layout.at_frame(frame + edge_frames)  # in a gap just before a clip: its head
+        after = self.layout.at_frame(frame + edge_frames, row.key)  # in a gap just before a clip: its head
         if after is not None and after.start - frame < edge_frames:
             return "head", after.shot.id
         return "empty", None
@@ -274,8 +270,40 @@ class TimelineView(QGraphicsView):
         p = self.layout.placement_of(shot_id)
         if p is None:
             return QRectF()
-        scene = QRectF(self.layout.x(p.start), VIDEO_Y, self.layout.x(p.end) - self.layout.x(p.start), VIDEO_H)
+        y, h = self.layout.video_rect_y(p)
+        scene = QRectF(self.layout.x(p.start), y, self.layout.x(p.end) - self.layout.x(p.start), h)
         return self.mapFromScene(scene).boundingRect().toRectF()
+
+    def audio_rect(self, shot_id: str) -> QRectF:
+        """The clip's dialogue rectangle (on its character's row) in viewport coordinates."""
+        p = self.layout.placement_of(shot_id)
+        rows = self.layout.audio_rect_y(p) if p is not None else None
+        if p is None or rows is None:
+            return QRectF()
+        scene = QRectF(self.layout.x(p.start), rows[0], self.layout.x(p.end) - self.layout.x(p.start), rows[1])
+        return self.mapFromScene(scene).boundingRect().toRectF()
+
+    def row_rect(self, key: str) -> QRectF:
+        row = self.layout.rows_by_key.get(key)
+        if row is None:
+            return QRectF()
+        left = self.horizontalScrollBar().value()
+        scene = QRectF(left, row.y, self.viewport().width(), row.h)
+        return self.mapFromScene(scene).boundingRect().toRectF()
+
+    def audible_rows(self) -> set[str]:
+        """Dialogue and music rows heard now: unmuted ones, or only the soloed ones when any is soloed."""
+        return audible_tracks(self.project, [r.key for r in self.layout.rows if r.kind != "video"])
+
+    def locked(self, shot_id: str) -> str | None:
+        """The locked track a clip sits on (its video track or its dialogue track), if any."""
+        p = self.layout.placement_of(shot_id)
+        if p is None:
+            return None
+        for key in (p.track, dialogue_track(p.shot.character_id)):
+            if self.project.timeline.switches(key).lock:
+                return key
+        return None
 
     # --------------------------------------------------------------- mouse
     def mousePressEvent(self, event: QMouseEvent) -> None:
@@ -308,6 +336,8 @@ class TimelineView(QGraphicsView):
             assert shot_id is not None
             self.editor.select([shot_id])
         self._press = (pos, zone, shot_id, frame)
+        self._press_mods = mods
+        self._press_row = self.hit_row.key if self.hit_row is not None else ""
         event.accept()
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
@@ -325,16 +355,25 @@ class TimelineView(QGraphicsView):
             return
         if self.drag is None and (pos - start_pos).manhattanLength() < DRAG_THRESHOLD:
             return
+        if zone != "empty" and shot_id is not None and self.locked(shot_id):
+            if self.drag is None:
+                self.message.emit(f"Track {self.locked(shot_id)} is locked")
+                self.drag = DragPreview("locked", [shot_id])
+            return
         if zone == "body":
-            ids = [p.shot.id for p in self.layout.placements if p.shot.id in set(self.editor.selection)]
-            index = self.layout.insertion_index(frame_f, set(ids))
-            others = [p for p in self.layout.placements if p.shot.id not in set(ids)]
+            own = self.layout.track_of(shot_id or "")
+            ids = [p.shot.id for p in self.layout.placements
+                   if p.shot.id in set(self.editor.selection) and p.track == own]
+            index = self.layout.insertion_index(frame_f, set(ids), track=own)
+            others = [p for p in self.layout.placements if p.shot.id not in set(ids) and p.track == own]
             insert_frame = others[index - 1].end if index > 0 else (others[0].start if others else 0)
             if index == 0 and others:
                 insert_frame = 0
             grab = self.layout.placement_of(shot_id or "")
             offset = (start_frame - grab.start) if grab is not None else 0
-            self.drag = DragPreview("move", ids, frame=frame_f - offset, insert_frame=insert_frame)
+            row = self.layout.row_at(self.mapToScene(pos.toPoint()).y())
+            track = row.key if row is not None and row.kind == "video" else (grab.track if grab else "V1")
+            self.drag = DragPreview("move", ids, frame=frame_f - offset, insert_frame=insert_frame, track=track)
         elif zone in ("head", "tail") and shot_id is not None:
             grabbed = self.layout.placement_of(shot_id)
             press_f = self.mapToScene(start_pos.toPoint()).x() / self.layout.ppf
@@ -359,10 +398,10 @@ class TimelineView(QGraphicsView):
         if edge == "head":
             # head trim keeps the clip's start on the track; the dragged distance is what is cut or added
             delta = edge_frame - p.start
-            edit = trim_shot(self.project, shot_id, head_frames=delta)
+            edit = trim_shot(self.project, shot_id, head_frames=delta, handles=True)
         else:
             delta = p.end - edge_frame
-            edit = trim_shot(self.project, shot_id, tail_frames=delta)
+            edit = trim_shot(self.project, shot_id, tail_frames=delta, handles=True)
         new_len = self._length_after(shot_id, edit)
         if edge == "head":
             start = p.end - new_len
@@ -396,10 +435,25 @@ class TimelineView(QGraphicsView):
     def _commit_move(self, drag: DragPreview, pos: QPointF) -> None:
         frame_f = self.mapToScene(pos.toPoint()).x() / self.layout.ppf
         moving = drag.shot_ids
+        if len(moving) == 1 and drag.track != self.layout.track_of(moving[0]):
+            # dragged onto the other video track: it lands where it was dropped, over or under the cut
+            try:
+                edit = move_to(self.project, moving[0], drag.track, int(round(drag.frame)))
+            except CutError as exc:
+                self.message.emit(str(exc))
+                return
+            self.document.push(edit)
+            self.message.emit(f"Moved the shot to {drag.track}")
+            return
+        track = self.layout.track_of(moving[0]) if moving else "V1"
+        moving = [m for m in moving if self.layout.track_of(m) == track]  # a reorder stays on its track
         order = self.project.timeline.shot_ids()
-        others = [s for s in order if s not in set(moving)]
-        index = self.layout.insertion_index(frame_f, set(moving))
-        target = others[:index] + [s for s in order if s in set(moving)] + others[index:]
+        on_track = [e.shot_id for e in self.project.timeline.entries if e.track == track]
+        others = [s for s in on_track if s not in set(moving)]
+        index = self.layout.insertion_index(frame_f, set(moving), track=track)
+        new_track = iter(others[:index] + [s for s in on_track if s in set(moving)] + others[index:])
+        track_set = set(on_track)
+        target = [next(new_track) if sid in track_set else sid for sid in order]
         edits = build_order_moves(order, target)
         if not edits:
             return
@@ -414,12 +468,21 @@ class TimelineView(QGraphicsView):
             return
         if drag.edge == "head":
             delta = p.length - (drag.end - drag.start)
-            edit = trim_shot(self.project, shot_id, head_frames=delta)
         else:
             delta = p.end - drag.end
-            edit = trim_shot(self.project, shot_id, tail_frames=delta)
-        if delta:
-            self.document.push(edit)
+        if not delta:
+            return
+        if self._press_mods & Qt.KeyboardModifier.AltModifier:
+            try:
+                edit: Edit = roll_edit(self.project, shot_id, drag.edge, -delta if drag.edge == "tail" else delta)
+            except ValueError as exc:
+                self.message.emit(str(exc))
+                return
+        elif drag.edge == "head":
+            edit = trim_shot(self.project, shot_id, head_frames=delta, handles=True)
+        else:
+            edit = trim_shot(self.project, shot_id, tail_frames=delta, handles=True)
+        self.document.push(edit)
 
     def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
         zone, shot_id = self.hit(event.position())
