@@ -13,7 +13,8 @@ Writes benchmarks/results/sketch_memory.json with metrics ``peak_rss_mb_<mode>``
 ``analysis_rss_mb_<mode>`` (peak over the process' baseline after imports),
 ``seconds_<mode>``, ``align_s_per_audio_s`` (wall; ``align_cpu_s_per_audio_s`` in CPU time,
 which a busy machine does not inflate) and the share of the line aligned.
-``--minutes`` sets the length (default 10).
+``--minutes`` sets the length (default 10); ``--render`` also renders the whole take
+(``peak_rss_mb_render``: the memory goal for a ten-minute shot is under 500 MB).
 """
 
 from __future__ import annotations
@@ -57,6 +58,24 @@ def child(mode: str, audio: str, text: str) -> None:
     base = _rss_mb()
     t0, c0 = time.perf_counter(), time.process_time()
     out: dict[str, object] = {}
+    if mode == "render":  # the whole take: analysis, drawing, H.264 and AAC, through the take writer
+        from engine.backends.base import RenderContext
+        from engine.backends.sketch.backend import SketchBackend
+        from engine.jobs import JobSpec
+        from engine.takes import write_take
+
+        folder = Path(audio).parent
+        job = JobSpec(shot_id="memory", portrait_path=str(folder / "portrait.png"), audio_path=audio,
+                      duration=clip.duration, fps=FPS, width=320, height=180, text=text, quality="draft",
+                      output_path=str(folder / "take.mp4"))
+        del x, clip  # the take writer loads what it needs itself
+        result = write_take(SketchBackend(), job, RenderContext())
+        meta = result.sidecar.get("metadata", {})
+        out.update(frames=result.frame_count, method=(meta.get("mouth") or {}).get("method"))
+        out.update(seconds=time.perf_counter() - t0, cpu_seconds=time.process_time() - c0, peak_rss_mb=_rss_mb(),
+                   baseline_rss_mb=base, audio_s=job.duration)
+        print(json.dumps(out))
+        return
     if mode == "single_pass":
         mouth_track(audio_features(x, MODEL_RATE, FPS, n, block=n + 1), FPS)
     elif mode == "spectral":
@@ -93,6 +112,8 @@ def make_line(folder: Path, minutes: float) -> tuple[Path, str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=10.0)
+    parser.add_argument("--render", action="store_true",
+                        help="also render the whole take (320x180 draft, H.264 + AAC) and report its peak RSS")
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--audio", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--text-file", default=None, help=argparse.SUPPRESS)
@@ -106,7 +127,18 @@ def main(argv: list[str] | None = None) -> int:
         text_file = Path(tmp) / "line.txt"
         text_file.write_text(text)
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
-        for mode in ("single_pass", "spectral", "lipsync"):
+        if args.render:
+            from engine.media import save_image
+
+            try:
+                from skimage.data import astronaut
+
+                save_image(Path(tmp) / "portrait.png", astronaut())
+            except ImportError:
+                from engine.media.synthetic import draw_portrait
+
+                save_image(Path(tmp) / "portrait.png", draw_portrait(1, (512, 512)))
+        for mode in ("single_pass", "spectral", "lipsync") + (("render",) if args.render else ()):
             proc = subprocess.run([sys.executable, __file__, "--child", mode, "--audio", str(audio),
                                    "--text-file", str(text_file)], capture_output=True, text=True, env=env)
             if proc.returncode != 0:
@@ -116,6 +148,9 @@ def main(argv: list[str] | None = None) -> int:
             metrics[f"peak_rss_mb_{mode}"] = round(r["peak_rss_mb"], 1)
             metrics[f"analysis_rss_mb_{mode}"] = round(r["peak_rss_mb"] - r["baseline_rss_mb"], 1)
             metrics[f"seconds_{mode}"] = round(r["seconds"], 2)
+            if mode == "render":
+                metrics["render_frames"] = r["frames"]
+                metrics["render_realtime_factor"] = round(r["audio_s"] / r["seconds"], 2)
             if mode == "lipsync":
                 metrics["align_s_per_audio_s"] = round(r["seconds"] / r["audio_s"], 4)
                 metrics["align_cpu_s_per_audio_s"] = round(r["cpu_seconds"] / r["audio_s"], 4)
@@ -128,7 +163,8 @@ def main(argv: list[str] | None = None) -> int:
         "benchmark": "sketch_memory",
         "device": f"cpu: {platform.machine()}, {os.cpu_count()} cores",
         "params": {"minutes": args.minutes, "fps": FPS, "audio": "espeak-ng en-us paragraph repeated, 16 kHz",
-                   "script": "the paragraph's text, repeated"},
+                   "script": "the paragraph's text, repeated",
+                   "render": "320x180 draft, astronaut photo, H.264 + AAC" if args.render else None},
         "metrics": metrics,
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)

@@ -199,9 +199,18 @@ def cli_fix(error: str, hint: str = "", backend: str = "sketch", one_shot: bool 
     return ""
 
 
+def studio_fix(error: str, hint: str = "", backend: str = "sketch") -> str:
+    """The studio's way out: the engine's hint, unless it only repeats the error."""
+    if hint and hint.strip().lower() not in error.lower():
+        return f"in the studio, {hint}"
+    if backend != "sketch" and ("model" in error.lower() or "not available" in error.lower()):
+        return "in the studio, set the model folder or the default backend in Preferences"
+    return ""
+
+
 def failure_message(name: str, error: str, hint: str = "", backend: str = "sketch", one_shot: bool = True) -> str:
     """``shot 'NAME' failed: ERROR: CLI fix, or in the studio, UI fix``."""
-    fixes = [f for f in (cli_fix(error, hint, backend, one_shot), f"in the studio, {hint}" if hint else "") if f]
+    fixes = [f for f in (cli_fix(error, hint, backend, one_shot), studio_fix(error, hint, backend)) if f]
     return f"shot '{name}' failed: {error}" + (": " + ", or ".join(fixes) if fixes else "")
 
 
@@ -270,11 +279,14 @@ async def render_shot(req: ShotRequest, show_progress: bool = True) -> ShotOutco
                 progress = Progress(TextColumn("{task.description}"), BarColumn(),
                                     TextColumn("{task.percentage:>3.0f}%"), TimeRemainingColumn())
                 progress.start()
-                bar = progress.add_task(f"{req.name} ({req.quality}, {job.width}x{job.height})", total=1.0)
+                label = f"{req.name} ({req.quality}, {job.width}x{job.height})"
+                bar = progress.add_task(label, total=1.0)
 
                 def on_change(kind: str, state: object) -> None:
                     if state is not None and getattr(state, "job_id", None) == job_id:
-                        progress.update(bar, completed=float(getattr(state, "fraction", 0.0)))
+                        message = str(getattr(state, "message", "") or "")
+                        shown = f"{label}: {message}" if message and message not in ("rendering", "done") else label
+                        progress.update(bar, completed=float(getattr(state, "fraction", 0.0)), description=shown)
 
                 manager.add_listener(on_change)
             job_id = manager.render_job(job)
@@ -305,8 +317,8 @@ def _project_stub() -> Any:
     return Project(name="shot")
 
 
-def describe(req: ShotRequest, sidecar: dict[str, Any]) -> str:
-    """One line for stdout: what was written and how the mouth was timed."""
+def describe(req: ShotRequest, sidecar: dict[str, Any], notes: list[str] | None = None) -> str:
+    """One line for stdout: what was written, how the mouth was timed, which face speaks."""
     meta = sidecar.get("metadata") or {}
     mouth = meta.get("mouth") or {}
     parts = [f"{sidecar.get('frame_count')} frames at {sidecar.get('fps')} fps, {sidecar.get('width')}x{sidecar.get('height')}"]
@@ -314,7 +326,8 @@ def describe(req: ShotRequest, sidecar: dict[str, Any]) -> str:
         parts.append(f"mouth shapes {mouth['method']}")
     analysis = meta.get("analysis") or {}
     faces = analysis.get("faces")
-    if isinstance(faces, list) and len(faces) > 1 and analysis.get("face_index") is not None:
+    told = any("face" in n for n in notes or [])  # the engine already said which face speaks
+    if isinstance(faces, list) and len(faces) > 1 and analysis.get("face_index") is not None and not told:
         parts.append(f"face {int(analysis['face_index']) + 1} of {len(faces)} speaks (choose with --face N)")
     return f"soul-studio: shot '{req.name}' written to {req.out} ({'; '.join(parts)})"
 
@@ -331,13 +344,15 @@ def run(args: argparse.Namespace) -> int:
         print(f"soul-studio: {exc}", file=sys.stderr)
         return EXIT_USAGE
     for note in outcome.notes or []:
+        if "faces found" in note and "--face" not in note:
+            note += "; here, pass --face N"
         print(f"soul-studio: shot '{req.name}': {note}")
     if outcome.status != "done" or outcome.sidecar is None:
         print(f"soul-studio: {outcome.message}", file=sys.stderr)
         return EXIT_FAILED
-    print(describe(req, outcome.sidecar))
+    print(describe(req, outcome.sidecar, outcome.notes))
     return EXIT_OK
 
 
 __all__ = ["ShotOutcome", "ShotRequest", "UsageError", "build_job", "cli_fix", "describe", "explain_failure", "failure_message",
-           "parse_mouth_box", "parse_size", "register", "render_shot", "request_from_args", "run"]
+           "parse_mouth_box", "parse_size", "register", "render_shot", "request_from_args", "run", "studio_fix"]

@@ -37,6 +37,15 @@ def test_spec_is_python_and_names_what_the_bundle_needs():
     assert 'collect_data_files("cv2"' in source and "haarcascade" in source  # the sketch engine's face finder
 
 
+def test_spec_bundles_the_lip_sync_model():
+    source = (INSTALLER / "soul_studio.spec").read_text()
+    assert 'collect_data_files("pocketsphinx"' in source  # the en-us acoustic model, dictionary, phone LM
+    # Only the word language model is left out, and the lip sync never loads it.
+    assert '"model/en-us/en-us.lm.bin"' in source
+    phonemes = (INSTALLER.parent / "engine" / "backends" / "sketch" / "phonemes.py").read_text()
+    assert phonemes.count("lm=None") >= 2
+
+
 def test_desktop_entry_is_valid():
     path = INSTALLER / "soul-studio.desktop"
     tool = shutil.which("desktop-file-validate")

@@ -85,7 +85,9 @@ def test_long_lines_align_in_pieces(tmp_path):
             "Who knew the weather would turn so cold? We should have stayed inside with a book.")
     x = mono16(espeak(text, tmp_path / "long.wav"), 0.3)
     # Small pieces, so a short line runs the long-form path.
-    found = longform.shot_phones(x, script_words(text), piece_s=4.0, single_s=2.0)
+    said: list[str] = []
+    found = longform.shot_phones(x, script_words(text), piece_s=4.0, single_s=2.0, report=said.append)
+    assert len(said) == len(found.pieces) and said[-1].endswith(f"({len(said)}/{len(said)})")
     assert len(found.pieces) >= 3
     assert found.aligned_fraction > 0.6
     aligned_words = [w.label for w in found.words]

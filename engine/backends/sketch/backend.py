@@ -47,14 +47,15 @@ def load_dialogue(job: JobSpec) -> AudioClip:
     return clip.fit_duration(job.duration)
 
 
-def plan_mouth(job: JobSpec, clip: AudioClip, check: Callable[[], None] | None = None) -> MouthTrack:
+def plan_mouth(job: JobSpec, clip: AudioClip, check: Callable[[], None] | None = None,
+               report: Callable[[str], None] | None = None) -> MouthTrack:
     """Per-frame mouth controls for the job (frame i measured on audio centred at i / fps).
 
     Phones aligned to ``job.text`` where it fits, else recognised, else spectral (see
     ``lipsync``); ``options["lipsync"] = "spectral"`` skips the phone decoder.
     """
     phones = str(job.options.get("lipsync", "auto")) != "spectral"
-    track = plan_lipsync(clip.mono(), clip.sample_rate, job.fps, job.frame_count, job.text, phones, check)
+    track = plan_lipsync(clip.mono(), clip.sample_rate, job.fps, job.frame_count, job.text, phones, check, report)
     gain = float(job.options.get("mouth_gain", 1.0))
     if gain != 1.0:
         track.open = np.clip(track.open * gain, 0.0, 1.0)
@@ -169,8 +170,8 @@ class SketchBackend(Backend):
 
         rgb, analysis = self.analyse(job, ctx)
         ctx.cancel.check()
-        clip = load_dialogue(job)
-        mouth = plan_mouth(job, clip, ctx.cancel.check)
+        mouth = plan_mouth(job, load_dialogue(job), ctx.cancel.check,  # the audio is freed once timed
+                           lambda text: ctx.progress(Progress(frames_done=0, frames_total=n, message=text)))
         if job.text.strip() and mouth.method != "aligned":
             ctx.log(f"mouth shapes {mouth.method}: {(mouth.alignment or {}).get('reason', 'the script was not aligned')}",
                     "warning")

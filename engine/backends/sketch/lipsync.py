@@ -34,11 +34,12 @@ def _resample(samples: np.ndarray, sample_rate: int) -> np.ndarray:
 
 
 def plan_lipsync(samples: np.ndarray, sample_rate: int, fps: float, n_frames: int, text: str = "",
-                 phones: bool = True, check: Callable[[], None] | None = None) -> MouthTrack:
+                 phones: bool = True, check: Callable[[], None] | None = None,
+                 report: Callable[[str], None] | None = None) -> MouthTrack:
     """Per-frame mouth track for mono ``samples``; ``text`` is the line as written in the script.
 
     ``phones=False`` skips the phone decoder (the spectral path only); ``check`` is called
-    between pieces of long audio so a cancel stops the analysis.
+    between pieces of long audio so a cancel stops the analysis, ``report`` hears how far it got.
     """
     features = audio_features(samples, sample_rate, fps, n_frames)
     spectral = mouth_track(features, fps)
@@ -49,7 +50,7 @@ def plan_lipsync(samples: np.ndarray, sample_rate: int, fps: float, n_frames: in
         return spectral
     words = script_words(text or "")
     try:
-        found = shot_phones(_resample(samples, sample_rate), words, check)
+        found = shot_phones(_resample(samples, sample_rate), words, check, report=report)
     except SpeechUnavailable as exc:
         spectral.alignment = {"reason": str(exc)}
         return spectral

@@ -155,10 +155,11 @@ def _piece_record(a: int, b: int, method: str, n_words: int, reason: str = "") -
 
 def shot_phones(samples: np.ndarray, words: list[Word], check: Callable[[], None] | None = None,
                 decoder: PhoneDecoder | None = None, piece_s: float = MAX_PIECE_S,
-                single_s: float = SINGLE_PIECE_S) -> ShotPhones:
+                single_s: float = SINGLE_PIECE_S, report: Callable[[str], None] | None = None) -> ShotPhones:
     """Phones for mono 16 kHz ``samples``: aligned to ``words`` where they fit, else recognised.
 
-    Lines up to ``single_s`` are aligned whole, longer ones in pieces of at most ``piece_s``.
+    Lines up to ``single_s`` are aligned whole, longer ones in pieces of at most ``piece_s``;
+    ``check`` is called before each piece (a cancel raises there), ``report`` gets a line of progress.
     """
     dec = decoder or PhoneDecoder()
     db = frame_db(samples)
@@ -175,6 +176,9 @@ def shot_phones(samples: np.ndarray, words: list[Word], check: Callable[[], None
     for i, (a, b) in enumerate(pieces):
         if check is not None:
             check()
+        if report is not None and len(pieces) > 1:
+            report(f"timing mouth shapes: {'aligning the script' if words else 'recognising phones'} "
+                   f"({i + 1}/{len(pieces)})")
         pcm = to_pcm(samples[a * HOP:b * HOP])
         off = a * FRAME_S
         recognised = dec.recognise(pcm, off)
