@@ -9,6 +9,7 @@ BACKENDS: dict[str, str] = {
     "test": "engine.backends.testing:TestBackend",
     "sketch": "engine.backends.sketch.backend:SketchBackend",
     "soul": "engine.backends.soul.backend:SoulBackend",
+    "infinitetalk": "engine.backends.infinitetalk.backend:InfiniteTalkBackend",
 }
 
 

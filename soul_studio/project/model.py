@@ -52,6 +52,9 @@ class Character:
     framing: str = "portrait"
     voice: Voice = field(default_factory=Voice)
     mouth_box: tuple[float, float, float, float] | None = None
+    # Which face speaks when the portrait shows several (0-based, left to right); None:
+    # the one the detector is surest of.
+    face_index: int | None = None
     colour: str = CHARACTER_COLOURS[0]
     id: str = field(default_factory=new_id)
 
