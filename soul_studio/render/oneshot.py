@@ -279,11 +279,14 @@ async def render_shot(req: ShotRequest, show_progress: bool = True) -> ShotOutco
                 progress = Progress(TextColumn("{task.description}"), BarColumn(),
                                     TextColumn("{task.percentage:>3.0f}%"), TimeRemainingColumn())
                 progress.start()
-                bar = progress.add_task(f"{req.name} ({req.quality}, {job.width}x{job.height})", total=1.0)
+                label = f"{req.name} ({req.quality}, {job.width}x{job.height})"
+                bar = progress.add_task(label, total=1.0)
 
                 def on_change(kind: str, state: object) -> None:
                     if state is not None and getattr(state, "job_id", None) == job_id:
-                        progress.update(bar, completed=float(getattr(state, "fraction", 0.0)))
+                        message = str(getattr(state, "message", "") or "")
+                        shown = f"{label}: {message}" if message and message not in ("rendering", "done") else label
+                        progress.update(bar, completed=float(getattr(state, "fraction", 0.0)), description=shown)
 
                 manager.add_listener(on_change)
             job_id = manager.render_job(job)
@@ -314,8 +317,8 @@ def _project_stub() -> Any:
     return Project(name="shot")
 
 
-def describe(req: ShotRequest, sidecar: dict[str, Any]) -> str:
-    """One line for stdout: what was written and how the mouth was timed."""
+def describe(req: ShotRequest, sidecar: dict[str, Any], notes: list[str] | None = None) -> str:
+    """One line for stdout: what was written, how the mouth was timed, which face speaks."""
     meta = sidecar.get("metadata") or {}
     mouth = meta.get("mouth") or {}
     parts = [f"{sidecar.get('frame_count')} frames at {sidecar.get('fps')} fps, {sidecar.get('width')}x{sidecar.get('height')}"]
@@ -323,7 +326,8 @@ def describe(req: ShotRequest, sidecar: dict[str, Any]) -> str:
         parts.append(f"mouth shapes {mouth['method']}")
     analysis = meta.get("analysis") or {}
     faces = analysis.get("faces")
-    if isinstance(faces, list) and len(faces) > 1 and analysis.get("face_index") is not None:
+    told = any("face" in n for n in notes or [])  # the engine already said which face speaks
+    if isinstance(faces, list) and len(faces) > 1 and analysis.get("face_index") is not None and not told:
         parts.append(f"face {int(analysis['face_index']) + 1} of {len(faces)} speaks (choose with --face N)")
     return f"soul-studio: shot '{req.name}' written to {req.out} ({'; '.join(parts)})"
 
@@ -340,11 +344,13 @@ def run(args: argparse.Namespace) -> int:
         print(f"soul-studio: {exc}", file=sys.stderr)
         return EXIT_USAGE
     for note in outcome.notes or []:
+        if "faces found" in note and "--face" not in note:
+            note += "; here, pass --face N"
         print(f"soul-studio: shot '{req.name}': {note}")
     if outcome.status != "done" or outcome.sidecar is None:
         print(f"soul-studio: {outcome.message}", file=sys.stderr)
         return EXIT_FAILED
-    print(describe(req, outcome.sidecar))
+    print(describe(req, outcome.sidecar, outcome.notes))
     return EXIT_OK
 
 

@@ -125,6 +125,8 @@ def job_for_shot(
     options = options_for_backend(backend_options, backend)
     if backend == "soul" and project.settings.model_folder:
         options["model_folder"] = str(project.resolve(project.settings.model_folder))
+    if character.face_index is not None:
+        options["face_index"] = int(character.face_index)  # which face of a group portrait speaks
     prints: dict[str, str] = {}
     cache = fingerprints or FingerprintCache()
     for path in (portrait, audio):

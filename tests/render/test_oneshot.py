@@ -73,6 +73,26 @@ def test_a_photo_without_a_face_names_the_shot_and_both_fixes(wall, tmp_path, ca
     assert sidecar["job"]["mouth_box"] == pytest.approx([130 / 320, 150 / 240, 60 / 320, 30 / 240], abs=1e-3)
 
 
+@needs_alsa
+def test_face_picks_the_speaker_in_a_photo_of_two(astronaut, tmp_path, capsys):
+    from engine.media import load_portrait
+
+    one = load_portrait(astronaut)
+    pair = tmp_path / "pair.png"
+    save_image(pair, np.concatenate([one, one[:, ::-1]], axis=1))  # two people side by side
+    out = tmp_path / "pair.mp4"
+    assert main(["shot", str(pair), str(ALSA), "--text", "Front center.", "--out", str(out), "--face", "2",
+                 "--quality", "draft", "--size", "320x160", "--framing", "full_body", "--quiet"]) == 0
+    analysis = json.loads(out.with_suffix(".json").read_text())["metadata"]["analysis"]
+    if len(analysis.get("faces") or []) < 2:
+        pytest.skip("this face detector finds one face in the pair")
+    assert analysis["face_index"] == 1
+    face = analysis["face"]
+    assert face[0] > one.shape[1] * 0.9  # the right-hand person's face
+    stdout = capsys.readouterr().out
+    assert "2 faces found" in stdout and "--face N" in stdout
+
+
 def test_bad_usage_exits_2_with_the_fix(astronaut, tmp_path, capsys):
     audio = tmp_path / "line.wav"
     write_audio(audio, AudioClip(np.zeros((1, 16000), np.float32), 16000))

@@ -8,8 +8,9 @@ half-widths, so roll and yaw come for free. The lips split along the photo's low
 lip line: everything above it (upper lip, and any teeth the photo shows) lifts a little
 with the upper lip; everything below (lower lip, chin) drops with the jaw along a
 lens-shaped profile that is zero at the corners, so the corners stay joined. Corners
-spread for wide shapes and draw in for rounded ones; ``press`` thins the lips together
-(M, B, P) and ``tuck`` lifts the lower lip under the upper teeth (F, V). The displacement
+spread for wide shapes and draw in for rounded ones; ``press`` closes any gap the photo
+shows and thins the lips together (M, B, P); ``tuck`` lifts the lower lip under the
+upper teeth (F, V). The displacement
 fades to nothing at the cheeks, under the chin and at the nose, is solved backwards by
 fixed-point iteration on a coarse grid and applied with one remap of a small region.
 The gap that opens is the mouth's cavity, shaded from the darkest colours of the
@@ -53,10 +54,10 @@ def lip_shape(mouth_open: float, width: float, press: float = 0.0, tuck: float =
     p = float(np.clip(press, 0.0, 1.0))
     t = float(np.clip(tuck, 0.0, 1.0))
     o *= (1.0 - p) * (1.0 - 0.7 * t)
-    drop = 0.6 * o * (1.0 - 0.25 * max(0.0, w)) + 0.12 * o * max(0.0, -w)
+    drop = 0.55 * o * (1.0 - 0.25 * max(0.0, w)) + 0.15 * o * max(0.0, -w)
     lift = (0.1 + 0.05 * max(0.0, w) + 0.06 * max(0.0, -w)) * o
-    corners = 0.13 * w if w > 0 else 0.24 * w
-    exponent = 0.75 + 0.25 * w
+    corners = 0.13 * w if w > 0 else 0.3 * w
+    exponent = 0.75 + 0.25 * w if w > 0 else 0.75 + 0.35 * w
     return LipShape(drop=drop, lift=lift, corners=corners, exponent=exponent, press=p, tuck=t)
 
 
@@ -171,6 +172,7 @@ class LipRig:
         top, bottom, upper_inner = self._at("top", us), self._at("bottom", us), self._at("upper_inner", us)
         low_t = np.maximum(0.05, bottom - split)  # lower lip thickness
         up_t = np.maximum(0.05, upper_inner - top)  # upper lip thickness
+        rest_gap = np.clip(split - upper_inner, 0.0, 1.2 * up_t)  # lips apart in the photo (teeth)
         chin_end = self._chin_fade_end()
         gap_top = split - shape.lift * lens * side
         gap_bottom = split + shape.drop * lens * side
@@ -188,6 +190,10 @@ class LipRig:
             fade = 1.0 - _smoothstep(0.35 * reach, reach, above)
             upper_lip = 1.0 - _smoothstep(up_t, 1.8 * up_t, above)
             d_up = -shape.lift * lens * fade + 0.15 * shape.press * up_t * upper_lip * np.clip(above / up_t, 0, 1)
+            if shape.press > 0.0:
+                # Pressed lips meet: the upper lip slides down over any teeth the photo shows.
+                over = 1.0 - _smoothstep(0.0, 1.5 * up_t, upper_inner - vs)
+                d_up = d_up + shape.press * rest_gap * over
             vs = V - np.where(upper, d_up, d_low) * side
         gap = ~upper & (V < gap_bottom)
         return vs, gap
