@@ -19,7 +19,6 @@ from typing import Any
 ADAPTER_FILES = {"single": "single/infinitetalk.safetensors", "multi": "multi/infinitetalk.safetensors"}
 # chinese-wav2vec2-base: the audio encoder the published adapters were trained with.
 DEFAULT_AUDIO = {"num_hidden_layers": 12, "hidden_size": 768}
-_SIDE_PARTS = ("infinitetalk/", "audio_encoder/", "adapter_single", "adapter_multi", "audio_encoder")
 
 
 def check_infinitetalk_folder(check: Any, root: Path, check_shapes: bool) -> None:
@@ -30,12 +29,11 @@ def check_infinitetalk_folder(check: Any, root: Path, check_shapes: bool) -> Non
     for message in report.errors:
         if "pickle checkpoint" in message:
             continue  # already reported by check_folder
-        if "missing" in message and message.startswith(_SIDE_PARTS):
-            part = "infinitetalk/" if "adapter" in message.split(" ", 1)[0] or message.startswith("infinitetalk") \
-                else "audio_encoder/"
+        part = _side_part(message, root)
+        if part is not None:
             other = "infinitetalk-adapter" if part == "infinitetalk/" else "infinitetalk-audio"
-            check.warnings.append(f"{part} is not in this folder ({message}): register an {other} model "
-                                  "or download it into the folder before rendering")
+            check.warnings.append(f"{part} is not in this folder: register an {other} model or download it into "
+                                  f"the folder before rendering ({message})")
             if part not in check.missing:
                 check.missing.append(part)
             continue
@@ -54,14 +52,32 @@ def check_infinitetalk_folder(check: Any, root: Path, check_shapes: bool) -> Non
             _check_lora_file(check, path, _transformer_config(root), label=str(path.relative_to(root)))
 
 
-def _audio_config(root: Path) -> dict[str, Any]:
-    """The audio encoder config next to an adapter download, else chinese-wav2vec2-base's."""
+def _side_part(message: str, root: Path) -> str | None:
+    """``infinitetalk/`` or ``audio_encoder/`` when ``message`` says only that part is absent (it may be registered apart)."""
+    if message.startswith("no InfiniteTalk adapter found"):
+        return "infinitetalk/"
+    if message.startswith((f"{root / 'audio_encoder'} is missing", f"{root.expanduser() / 'audio_encoder'} is missing")):
+        return "audio_encoder/"
+    return None
+
+
+def _audio_config(root: Path, shapes: dict[str, tuple[int, ...]]) -> dict[str, Any]:
+    """The audio encoder config next to an adapter download; else the width per audio frame the file implies.
+
+    The published projection takes ``window`` frames for the first latent and ``window + 3`` for
+    the others (the Wan VAE packs 4 frames per latent), so the difference of the two input
+    widths is three frames' worth of features (12 layers × 768 for chinese-wav2vec2-base).
+    """
     for candidate in (root.parent / "audio_encoder" / "config.json", root / "audio_encoder" / "config.json"):
         if candidate.is_file():
             try:
                 return json.loads(candidate.read_text())
             except (OSError, ValueError):
                 break
+    first = shapes.get("audio_proj.proj1.weight", (0, 0))
+    latter = shapes.get("audio_proj.proj1_vf.weight", (0, 0))
+    if len(first) == 2 and len(latter) == 2 and latter[1] > first[1] and (latter[1] - first[1]) % 3 == 0:
+        return {"num_hidden_layers": 1, "hidden_size": (latter[1] - first[1]) // 3}
     return dict(DEFAULT_AUDIO)
 
 
@@ -78,7 +94,6 @@ def check_adapter_folder(check: Any, root: Path, check_shapes: bool) -> None:
         return
     if "multi" not in found:
         check.warnings.append("multi/infinitetalk.safetensors is not here: shots with two speakers need it")
-    audio = _audio_config(root)
     for variant, path in found.items():
         try:
             header = read_safetensors_header(path)
@@ -90,6 +105,7 @@ def check_adapter_folder(check: Any, root: Path, check_shapes: bool) -> None:
         check.dtypes[f"adapter_{variant}"] = _main_dtype(header)
         if not check_shapes:
             continue
+        audio = _audio_config(root, shapes)
         try:
             config = config_from_shapes(shapes, num_heads=1, audio_layers=int(audio["num_hidden_layers"]),
                                         audio_dim=int(audio["hidden_size"]))
