@@ -41,8 +41,9 @@ FULL_VAE = dict(
     scale_factor_spatial=16, scale_factor_temporal=4, is_residual=True,
     latents_mean=[0.0] * 48, latents_std=[1.0] * 48,
 )
-FULL_ADAPTER = dict(audio_dim=768, audio_layers=12, context_frames=2, temporal_stride=4, tokens_per_frame=4,
-                    proj_dim=1024, cross_dim=768, model_dim=3072, num_heads=24, num_blocks=30, inject_every=1)
+# whisper-large-v3 features (32 layers × 1280), one audio attention per block after the text attention
+FULL_ADAPTER = dict(audio_dim=1280, audio_layers=32, audio_encoder_type="whisper", context_frames=2,
+                    temporal_stride=4, tokens_per_frame=4, proj_dim=1024, model_dim=3072, num_heads=24, num_blocks=30)
 
 
 def cast(model: torch.nn.Module, dtype: torch.dtype) -> torch.nn.Module:

@@ -7,7 +7,8 @@ teacher for a draft and taken out again for a final without reloading anything.
 Files: ``student_lora.safetensors`` holds ``<module>.lora_A.weight`` (r×in) and
 ``<module>.lora_B.weight`` (out×r) for each adapted ``nn.Linear``; ``lora_config.json``
 holds the rank, alpha and module names. The update of a module is
-``W += (alpha / rank) · B @ A``.
+``W += (alpha / rank) · B @ A``. Renders apply it unmerged (:class:`LoraHooks`), so the
+teacher's weights are never touched.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import math
 import os
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -121,6 +123,8 @@ def apply_lora_delta(model: nn.Module, folder: str | os.PathLike[str], sign: flo
     """Add (``sign=1``) or remove (``sign=-1``) a saved LoRA in place; returns modules changed.
 
     Works on the live model, so hooks registered on it (audio injection) stay in place.
+    Only for exporting merged weights: in low precision a merge followed by an unmerge
+    does not give the original weights back (renders use :class:`LoraHooks`).
     """
     state, config = read_lora(folder)
     scale = float(config["alpha"]) / float(config["rank"])
@@ -132,3 +136,53 @@ def apply_lora_delta(model: nn.Module, folder: str | os.PathLike[str], sign: flo
         layer.weight += delta.to(device=layer.weight.device, dtype=layer.weight.dtype)
         changed += 1
     return changed
+
+
+class LoraHooks:
+    """A saved LoRA applied *beside* a live model: ``y = base(x) + scale · (x Aᵀ) Bᵀ`` by forward hooks.
+
+    The teacher's weights are never written, so a final rendered after a draft uses
+    exactly the same bits as one rendered before it (folding a LoRA into bf16 weights and
+    taking it out again does not round-trip: about one weight in ten of the adapted
+    layers comes back changed). The factors move to whatever device the layer runs on,
+    so the hooks work under CPU or group offload too.
+    """
+
+    def __init__(self, folder: str | os.PathLike[str]) -> None:
+        self.state, self.config = read_lora(folder)
+        self.scale = float(self.config["alpha"]) / float(self.config["rank"])
+        self._handles: list[torch.utils.hooks.RemovableHandle] = []
+        self._cache: dict[tuple[str, torch.device, torch.dtype], tuple[torch.Tensor, torch.Tensor]] = {}
+
+    def _factors(self, name: str, device: torch.device, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+        key = (name, device, dtype)
+        if key not in self._cache:
+            a = self.state[f"{name}.lora_A.weight"].to(device=device, dtype=dtype)
+            b = self.state[f"{name}.lora_B.weight"].to(device=device, dtype=dtype)
+            self._cache[key] = (a, b)
+        return self._cache[key]
+
+    def _hook(self, name: str) -> Any:
+        def add(module: nn.Module, args: tuple[Any, ...], output: torch.Tensor) -> torch.Tensor:
+            x = args[0]
+            a, b = self._factors(name, x.device, x.dtype)
+            return output + (x @ a.T) @ b.T * self.scale
+
+        return add
+
+    def attach(self, model: nn.Module) -> int:
+        """Hook every adapted layer of ``model``; returns how many were hooked."""
+        if self._handles:
+            raise RuntimeError("these LoRA hooks are already attached")
+        for name in self.config["modules"]:
+            layer = model.get_submodule(name)
+            if not isinstance(layer, nn.Linear):
+                raise ValueError(f"LoRA module {name} is not a linear layer of this model")
+            self._handles.append(layer.register_forward_hook(self._hook(name)))
+        return len(self._handles)
+
+    def detach(self) -> None:
+        for handle in self._handles:
+            handle.remove()
+        self._handles.clear()
+        self._cache.clear()
