@@ -134,3 +134,39 @@ def test_cli_runs_end_to_end_on_a_tiny_soul_folder(tmp_path):
     meta = D.read_student_config(out)
     assert meta["audio"] is True and meta["kind"] == "lora"
     assert meta["guidance_loss_last"] < meta["guidance_loss_first"]
+
+
+@pytest.mark.parametrize(("method", "dtype"), [("dmd", torch.float32), ("progressive", torch.bfloat16)])
+def test_lora_student_on_the_shared_frozen_teacher(tmp_path, method, dtype):
+    """One copy of the teacher: its weights never move, LoRA off gives the teacher back, DMD runs."""
+    from engine.backends.soul.train.lora import active_adapter, lora_modules
+
+    teacher = tiny_transformer(seed=3).to(dtype)
+    reference = tiny_transformer(seed=3).to(dtype)
+    before = {k: v.clone() for k, v in teacher.state_dict().items()}
+    samples = D.synthetic_samples(2, 8, 5, 4, 4, teacher.config.text_dim, seed=1)
+    config = D.DistillConfig(guidance_text=3.0, teacher_steps=8, student_steps=4, cfg_iters=3, step_iters=2,
+                             dmd_iters=4, lr=1e-2, lora_rank=4, method=method)
+    student, report = D.distill(teacher, samples, config, share_teacher=True)
+    assert student is teacher
+    for name, mod in lora_modules(student).items():
+        assert torch.equal(mod.base.weight, before[f"{name}.weight"])  # frozen base, bit for bit
+        assert not mod.extra  # the previous-round / critic factors are gone once trained
+    assert len(report.step_losses) == (4 if method == "dmd" else 2 * config.rounds)
+    assert all(torch.isfinite(torch.tensor(report.step_losses)))
+    x, t = torch.randn(1, 8, 2, 4, 4).to(dtype), torch.tensor([600.0])
+    text = samples[0].text.to(dtype)
+    with torch.no_grad():
+        with active_adapter(student, None):
+            as_teacher = student(hidden_states=x, timestep=t, encoder_hidden_states=text, return_dict=False)[0]
+        plain = reference(hidden_states=x, timestep=t, encoder_hidden_states=text, return_dict=False)[0]
+        drafted = student(hidden_states=x, timestep=t, encoder_hidden_states=text, return_dict=False)[0]
+    assert torch.equal(as_teacher, plain) and not torch.equal(drafted, plain)
+    out = D.save_student(student, tmp_path / "student", config, report)
+    meta = D.read_student_config(out)
+    assert ("distribution matching" in meta["method"]) == (method == "dmd")
+
+
+def test_dmd_needs_a_lora_student():
+    with pytest.raises(ValueError, match="LoRA"):
+        D.DistillConfig(teacher_steps=8, student_steps=4, method="dmd")
