@@ -170,3 +170,22 @@ def test_lora_student_on_the_shared_frozen_teacher(tmp_path, method, dtype):
 def test_dmd_needs_a_lora_student():
     with pytest.raises(ValueError, match="LoRA"):
         D.DistillConfig(teacher_steps=8, student_steps=4, method="dmd")
+
+
+def test_dmd_generator_step_moves_samples_towards_the_teacher():
+    """When the critic agrees with the generator, a DMD step pulls x0 towards the teacher's estimate."""
+    from engine.backends.soul.train.dmd import dmd_generator_loss
+
+    g = torch.Generator().manual_seed(0)
+    real = torch.randn(1, 4, 3, 2, 2, generator=g)
+    x0 = (real + torch.randn(real.shape, generator=g)).requires_grad_(True)
+    mask = torch.ones(1, 1, 3, 2, 2)
+    mask[:, :, :1] = 0  # known frames never move
+    fake = x0.detach().clone()  # the critic's estimate of the generator's own samples
+    dmd_generator_loss(x0, real, fake, mask).backward()
+    weight = (x0.detach() - real).abs().mean()
+    expected = (fake - real) / weight * mask / (mask.sum() * 4)
+    assert torch.allclose(x0.grad, expected, atol=1e-6)
+    stepped = x0.detach() - 0.5 * x0.grad / x0.grad.abs().max()
+    before, after = (x0.detach() - real)[:, :, 1:].norm(), (stepped - real)[:, :, 1:].norm()
+    assert after < before and torch.equal(stepped[:, :, :1], x0.detach()[:, :, :1])

@@ -30,6 +30,21 @@ if TYPE_CHECKING:
     from engine.backends.soul.train.distill import DistillConfig, DistillSample, LogFn, Predictor
 
 
+def dmd_generator_loss(x0: torch.Tensor, real: torch.Tensor, fake: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """DMD's surrogate: its gradient w.r.t. ``x0`` is ``(fake − real) / mean|x0 − real|`` on the generated frames.
+
+    ``real``/``fake`` are the clean estimates of the teacher (guided) and of the critic at a
+    re-noised ``x0``; descending it moves samples from where the critic says the generator
+    is towards where the teacher says the data is.
+    """
+    from engine.backends.soul.train.distill import masked_mse
+
+    with torch.no_grad():
+        weight = (x0.detach() - real).abs().mean().clamp_min(1e-6)
+        grad = (fake - real) / weight
+    return 0.5 * masked_mse(x0, (x0 - grad).detach(), mask)
+
+
 def dmd_distill(student: nn.Module, predictor: Predictor, samples: list[DistillSample], config: DistillConfig,
                 on_log: LogFn | None = None) -> list[float]:
     """Train the student's default LoRA by distribution matching; returns the generator losses."""
@@ -59,9 +74,7 @@ def dmd_distill(student: nn.Module, predictor: Predictor, samples: list[DistillS
                 real = x_t - sigma * predictor.guided(student, x_t, sigma, s)
             with active_adapter(student, "fake"):
                 fake = x_t - sigma * predictor.conditional(student, x_t, sigma, s)
-            weight = (x0.detach() - real).abs().mean().clamp_min(1e-6)
-            grad = (fake - real) / weight
-        loss = 0.5 * masked_mse(x0, (x0 - grad).detach(), mask)
+        loss = dmd_generator_loss(x0, real, fake, mask)
         gen_opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(gen_params, 1.0)
