@@ -18,7 +18,7 @@ from engine.media import DELIVERY_RATE, AudioClip, MediaError, load_audio
 from engine.media.audio import encode_audio_into
 from engine.timebase import fps_fraction
 from soul_studio.export.cut import Cut, Segment
-from soul_studio.project.model import Project
+from soul_studio.project.model import MUSIC_TRACK, Project, audible_tracks, dialogue_track
 
 CHANNELS = 2
 
@@ -75,18 +75,48 @@ def build_soundtrack(project: Project, cut: Cut, take_audio: bool = False,
     """The whole cut's dialogue as one stereo 48 kHz clip, as long as the picture."""
     total = sample_at(cut.length, cut.fps)
     track = np.zeros((CHANNELS, total), np.float32)
+    keys = sorted({dialogue_track(p.shot.character_id) for p in project.placements()})
+    audible = audible_tracks(project, [*keys, MUSIC_TRACK])  # muted tracks are not delivered, as in NLEs
     for seg in cut.shots():
+        assert seg.shot is not None
+        if dialogue_track(seg.shot.character_id) not in audible:
+            continue
         at = sample_at(seg.record_start, cut.fps)
         samples = shot_samples(project, seg, cut.fps, take_audio, warnings)
         n = min(samples.shape[1], total - at)
         track[:, at : at + n] = samples[:, :n]
     for seg in hidden_dialogue(project, cut):  # lines under a clip of the track above are heard too
+        if seg.shot is None or dialogue_track(seg.shot.character_id) not in audible:
+            continue
         at = sample_at(seg.record_start, cut.fps)
         samples = shot_samples(project, seg, cut.fps, False, warnings)
         n = min(samples.shape[1], total - at)
         track[:, at : at + n] += samples[:, :n]
+    if MUSIC_TRACK in audible and not cut.selection:
+        _add_music(project, cut, track, warnings)
     np.clip(track, -1.0, 1.0, out=track)
     return AudioClip(track, DELIVERY_RATE)
+
+
+def _add_music(project: Project, cut: Cut, track: np.ndarray, warnings: list[str] | None) -> None:
+    """Music and effects clips of the M1 track, where they fall in the cut."""
+    for clip in project.timeline.music:
+        first, last = clip.start, clip.start + clip.frames(cut.fps)
+        a, b = max(first, cut.timeline_start), min(last, cut.timeline_start + cut.length)
+        if b <= a:
+            continue
+        path = project.resolve(clip.path)
+        try:
+            audio = load_audio(str(path), DELIVERY_RATE, CHANNELS, start=clip.audio_in, end=clip.audio_out)
+        except MediaError as exc:
+            if warnings is not None:
+                warnings.append(f"music {clip.path!r} could not be read ({exc}); left out")
+            continue
+        skip = sample_at(a - first, cut.fps)
+        at = sample_at(a - cut.timeline_start, cut.fps)
+        n = min(sample_at(b - a, cut.fps), audio.samples.shape[1] - skip, track.shape[1] - at)
+        if n > 0:
+            track[:, at : at + n] += audio.samples[:, skip : skip + n] * 10 ** (clip.gain_db / 20)
 
 
 def hidden_dialogue(project: Project, cut: Cut) -> list[Segment]:

@@ -166,7 +166,7 @@ class MainWindow(QMainWindow):
         w, h = max(1100, self.width()), max(680, self.height())
         self.resizeDocks([self.docks["media"], self.docks["inspector"]], [int(w * 0.2), int(w * 0.24)],
                          Qt.Orientation.Horizontal)
-        self.resizeDocks([self.docks["timeline"]], [int(h * 0.3)], Qt.Orientation.Vertical)
+        self.resizeDocks([self.docks["timeline"]], [int(h * 0.34)], Qt.Orientation.Vertical)
         self.resizeDocks([self.docks["inspector"], self.docks["queue"]], [int(h * 0.36), int(h * 0.28)],
                          Qt.Orientation.Vertical)
         self.resizeDocks([self.docks["media"], self.docks["cast"]], [int(h * 0.22), int(h * 0.40)],

@@ -84,6 +84,19 @@ def test_infinitetalk_job_carries_both_speakers_left_to_right(project: Project):
                            backend="infinitetalk")
     assert [s["character"] for s in swapped.options["speakers"]] == ["Bo", "Ada"]
     assert swapped.content_hash() != job.content_hash()
+    from soul_studio.render import two_shot
+    from soul_studio.render.planner import FingerprintCache
+
+    calls = []
+    real = two_shot.detect_boxes
+    cache = FingerprintCache()
+    try:
+        two_shot.detect_boxes = lambda p: calls.append(p) or real(p)
+        first = job_for_shot(project, shot, "final", backend="infinitetalk", fingerprints=cache)
+        again = job_for_shot(project, shot, "final", backend="infinitetalk", fingerprints=cache)
+    finally:
+        two_shot.detect_boxes = real
+    assert len(calls) == 1 and first.content_hash() == again.content_hash() == swapped.content_hash()
     sketch = job_for_shot(project, shot, "draft", backend="sketch")
     assert "speakers" not in sketch.options  # other backends render the shot's own character
 
