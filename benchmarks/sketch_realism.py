@@ -330,7 +330,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     result = {
         "benchmark": "sketch_realism",
-        "device": f"cpu: {platform.processor() or platform.machine()}, {os.cpu_count()} cores",
+        "device": f"cpu: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+                  f"load average {os.getloadavg()[0]:.1f} (shared machine)",
         "params": {"size": list(SIZE), "fps": FPS, "quality": "final", "codec": "h264_take", "framing": "portrait",
                    "photos": [p[0] for p in photos()], "voices": names, "phrases": list(PHRASES), "full": args.full},
         "metrics": metrics,

@@ -416,6 +416,14 @@ class VideoWriter:
             self._audio_stream = a
 
     # ----------------------------------------------------------------- write
+    def prepare(self, frame: np.ndarray) -> av.VideoFrame:
+        """``frame`` converted to the encoder's pixel format, ready for :meth:`write`.
+
+        Pure and thread-safe: a renderer can convert on its own thread while this one
+        encodes, so the colour conversion and the encoder share the cores.
+        """
+        return _array_frame(frame, self.preset, self.width, self.height)
+
     def write(self, frame: np.ndarray | av.VideoFrame) -> None:
         """Append one frame; audio up to this frame's end is interleaved after it.
 

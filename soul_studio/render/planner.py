@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from engine.jobs import JobSpec, file_fingerprint
 from soul_studio.project.model import Project, Shot, Take
@@ -30,6 +32,7 @@ class FingerprintCache:
     """Content hashes of media files, recomputed only when size or mtime change."""
 
     _cache: dict[str, tuple[int, int, str]] | None = None
+    _derived: dict[tuple[str, str], Any] | None = None
 
     def get(self, path: Path) -> str | None:
         if self._cache is None:
@@ -45,6 +48,18 @@ class FingerprintCache:
         digest = file_fingerprint(path)
         self._cache[key] = (st.st_size, st.st_mtime_ns, digest)
         return digest
+
+    def derived(self, path: Path, kind: str, compute: Callable[[Path], Any]) -> Any:
+        """``compute(path)`` (e.g. a two-shot's speaker boxes), kept while the file's content is the same."""
+        digest = self.get(path)
+        if digest is None:
+            return compute(path)
+        if self._derived is None:
+            self._derived = {}
+        key = (kind, digest)
+        if key not in self._derived:
+            self._derived[key] = compute(path)
+        return self._derived[key]
 
 
 def _even(value: float) -> int:

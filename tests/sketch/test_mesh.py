@@ -60,3 +60,5 @@ def test_head_motion_has_no_single_frame_jumps_at_720p(seed):
     for path in (m.shift_x * face_w, m.shift_y * face_w, np.radians(m.roll) * 150.0):
         jerk = np.abs(np.diff(path, 2))
         assert np.percentile(jerk, 99) <= 1.5 and np.abs(np.diff(path)).max() < 2.0
+    # The nod on each onset eases in (low-passed), rather than only being capped in speed.
+    assert np.percentile(np.abs(np.diff(m.shift_y * face_w, 2)), 99) <= 0.75

@@ -80,6 +80,13 @@ def test_opened_mouth_lies_on_the_real_lips_and_follows_the_speech(tmp_path, spe
         assert c is not None
         err = np.hypot(c[0] - track.mouth_centre[i, 0], c[1] - track.mouth_centre[i, 1]) / track.mouth_width[i]
         assert err < 0.15, f"frame {i}: opened region {err:.2f} mouth widths off the lips"
+    # The jaw drops and the nose stays: the chin moves down the face, the nose tip does not.
+    i, still = open_frames[0], track.points[-1]
+    down = np.array([still[33, 1] - still[263, 1], still[263, 0] - still[33, 0]])
+    down /= np.hypot(*down)
+    chin = (track.points[i][152] - still[152]) @ down / track.mouth_width[-1]
+    nose = (track.points[i][1] - still[1]) @ down / track.mouth_width[-1]
+    assert chin > 0.08 and abs(nose) < 0.04, (chin, nose)
     clip = load_audio(speech, 48_000, 1)
     env = ft.speech_envelope(clip.samples[0], 48_000, 25.0, len(frames))
     env = np.clip(env, env.max() - 40, None)

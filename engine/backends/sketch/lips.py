@@ -81,7 +81,7 @@ class LipRig:
                          ("top", lm.UPPER_OUTER), ("bottom", lm.LOWER_OUTER))}
         self.v_nose = float(min(uv[lm.NOSE_BASE, 1], self._curves["top"][1].min() - 0.25))
         self.v_chin = float(max(uv[lm.CHIN, 1], self._curves["bottom"][1].max() + 0.4))
-        self.iterations = 4 if quality == "final" else 3
+        self.iterations = 3
         # The region: the face-frame rectangle the displacement lives in, as picture pixels.
         u_lo, u_hi = -_SIDE_FADE[1] * self.a_left, _SIDE_FADE[1] * self.a_right
         v_lo, v_hi = (self.v_nose - 0.1) * a, self._chin_fade_end() * a
@@ -99,6 +99,10 @@ class LipRig:
         self._gx, self._gy = np.meshgrid(cols, rows)
         U, V = self._to_uv(self._gx + self.x0 + 0.5, self._gy + self.y0 + 0.5)
         self.U, self.V = U.astype(np.float32), V.astype(np.float32)
+        # Face coordinates of every region pixel, for the per-pixel solve around the opening.
+        FX, FY = np.meshgrid(np.arange(w, dtype=np.float64) + self.x0 + 0.5, np.arange(h, dtype=np.float64) + self.y0 + 0.5)
+        fine_u, fine_v = self._to_uv(FX, FY)
+        self._fine_u, self._fine_v = fine_u.astype(np.float32), fine_v.astype(np.float32)
         self.colours = self._cavity_colours(stage, xy)
 
     # --- geometry -------------------------------------------------------------------------
@@ -224,9 +228,7 @@ class LipRig:
             # Around the opening the field jumps from the upper to the lower lip: solve it
             # per pixel there, so no coarse cell mixes the two sides.
             xa, xb, ya, yb = box
-            X, Y = np.meshgrid(np.arange(xa, xb, dtype=np.float64) + self.x0 + 0.5,
-                               np.arange(ya, yb, dtype=np.float64) + self.y0 + 0.5)
-            U, V = (c.astype(np.float32) for c in self._to_uv(X, Y))
+            U, V = self._fine_u[ya:yb, xa:xb], self._fine_v[ya:yb, xa:xb]
             us_fine = self._horizontal(U, V, shape)
             vs_fine, _ = self._vertical(us_fine, V, shape)
             px, py = self._to_xy(us_fine, vs_fine)
