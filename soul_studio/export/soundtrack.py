@@ -18,7 +18,7 @@ from engine.media import DELIVERY_RATE, AudioClip, MediaError, load_audio
 from engine.media.audio import encode_audio_into
 from engine.timebase import fps_fraction
 from soul_studio.export.cut import Cut, Segment
-from soul_studio.project.model import MUSIC_TRACK, Project, audible_tracks, dialogue_track
+from soul_studio.project.model import MUSIC_TRACK, Project, Shot, audible_tracks, dialogue_track
 
 CHANNELS = 2
 
@@ -49,11 +49,14 @@ def shot_samples(project: Project, seg: Segment, fps: float, take_audio: bool = 
     count = sample_at(seg.offset + seg.length, fps) - first
     out = np.zeros((CHANNELS, count), np.float32)
     source = _source(project, seg, take_audio)
+    if source is None and seg.shot is not None and seg.shot.is_two_shot and seg.shot.partner_audio:
+        source = ("", 0.0, None)  # the shot's own character listens: only the partner's line is heard
     if source is None:
         return out
     path, start, end = source
     try:
-        clip = load_audio(path, DELIVERY_RATE, CHANNELS, start=start, end=end)
+        clip = (load_audio(path, DELIVERY_RATE, CHANNELS, start=start, end=end) if path
+                else AudioClip(np.zeros((CHANNELS, 0), np.float32), DELIVERY_RATE))
     except MediaError as exc:
         if path == str(seg.take_path) and "no audio stream" in str(exc):
             return out
@@ -62,12 +65,32 @@ def shot_samples(project: Project, seg: Segment, fps: float, take_audio: bool = 
         return out
     samples = clip.samples
     shot = seg.shot
+    if shot is not None and shot.is_two_shot and shot.partner_audio and path != str(seg.take_path):
+        samples = _with_partner_line(project, shot, samples, warnings, seg.name)
     if shot is not None and shot.handle_head > 0 and path != str(seg.take_path):  # the line starts after the pause
         samples = np.concatenate([np.zeros((samples.shape[0], int(round(shot.handle_head * DELIVERY_RATE))),
                                            samples.dtype), samples], axis=1)
     piece = samples[:, first : first + count]
     out[:, : piece.shape[1]] = piece
     return out
+
+
+def _with_partner_line(project: Project, shot: Shot, samples: np.ndarray, warnings: list[str] | None,
+                       name: str) -> np.ndarray:
+    """A two-shot's own line with the second character's line mixed in (both start with the shot)."""
+    partner = project.resolve(shot.partner_audio)
+    try:
+        other = load_audio(str(partner), DELIVERY_RATE, CHANNELS, start=shot.partner_audio_in,
+                           end=shot.partner_audio_out).samples
+    except MediaError as exc:
+        if warnings is not None:
+            warnings.append(f"{name!r}: the second character's line could not be read ({exc}); left out")
+        return samples
+    n = max(samples.shape[1], other.shape[1])
+    mixed = np.zeros((samples.shape[0], n), np.float32)
+    mixed[:, : samples.shape[1]] += samples
+    mixed[:, : other.shape[1]] += other
+    return mixed
 
 
 def build_soundtrack(project: Project, cut: Cut, take_audio: bool = False,

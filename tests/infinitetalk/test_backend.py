@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
 from engine.backends import backend_class
 from engine.backends.base import BackendError, BackendUnavailable, RenderContext
@@ -81,6 +82,26 @@ def test_folder_validation_names_each_problem(tiny_folder, folder_copy):
     assert "single adapter" in text and "q_linear.weight has shape [48, 48], expected [32, 32]" in text
     with pytest.raises(ModelFolderError, match="InfiniteTalk model folder"):
         report.raise_for_errors()
+
+
+def test_audio_encoder_in_the_published_pretraining_layout_validates_and_loads(tiny_folder, pipe, folder_copy):
+    from safetensors.torch import load_file, save_file
+
+    from engine.backends.soul.folder import read_safetensors_header
+
+    names = read_safetensors_header(tiny_folder / "audio_encoder" / "model.safetensors")
+    assert any(n.startswith("wav2vec2.") for n in names) and any(n.startswith("quantizer.") for n in names)
+    assert any(n.endswith("pos_conv_embed.conv.weight_g") for n in names)
+    published = load_file(str(tiny_folder / "audio_encoder" / "model.safetensors"))
+    loaded = pipe.audio_encoder.state_dict()
+    assert torch.equal(loaded["encoder.layers.1.attention.q_proj.weight"],
+                       published["wav2vec2.encoder.layers.1.attention.q_proj.weight"])
+    weights = folder_copy / "audio_encoder" / "model.safetensors"
+    damaged = load_file(str(weights))
+    del damaged["wav2vec2.encoder.layers.0.feed_forward.output_dense.bias"]
+    save_file(damaged, str(weights))
+    text = "\n".join(validate_model_folder(folder_copy).errors)
+    assert "lacks tensor encoder.layers.0.feed_forward.output_dense.bias" in text
 
 
 def test_render_writes_a_take_at_23976_with_exact_frames(tiny_folder, media, tmp_path, backend):
