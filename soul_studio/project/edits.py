@@ -218,17 +218,16 @@ class RemoveShots(Edit):
         self._order = [copy.copy(e) for e in entries]
         self._saved = []
         keep: list[TimelineEntry] = []
-        carry = 0
+        carry: dict[str, int] = {}  # per track: a lift leaves its gap on that track only
         for i, entry in enumerate(entries):
             if entry.shot_id in self.shot_ids:
                 shot = project.shots[entry.shot_id]
                 self._saved.append((i, entry, shot))
                 if not self.ripple:
-                    carry += entry.gap_before + shot.frames(project.fps)
+                    carry[entry.track] = carry.get(entry.track, 0) + entry.gap_before + shot.frames(project.fps)
                 continue
-            if carry:
-                entry = TimelineEntry(entry.shot_id, entry.gap_before + carry)
-                carry = 0
+            if carry.get(entry.track):
+                entry = TimelineEntry(entry.shot_id, entry.gap_before + carry.pop(entry.track), entry.track)
             keep.append(entry)
         project.timeline.entries[:] = keep
         for _, _, shot in self._saved:
