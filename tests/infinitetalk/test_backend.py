@@ -156,9 +156,10 @@ def test_draft_without_lora_falls_back_and_says_so(tiny_folder, media, tmp_path,
         def write(self, f):
             pass
 
-    job = _job(tiny_folder, media, tmp_path, fps=24.0, duration=0.25, steps=1).replace(quality="draft")
+    job = _job(tiny_folder, media, tmp_path, fps=24.0, duration=0.25, steps=1).replace(quality="draft", audio_path=None)
     meta = backend.render(job, Sink(), RenderContext())
     assert meta["preset"]["lora"] is None and meta["preset"]["fallbacks"]
+    assert meta["audio"] is False and meta["passes_per_step"] == 1  # silence needs no audio guidance pass
     assert meta["frames"] == 6 and meta["preset"]["shift"] == 2.0
     from engine.backends.infinitetalk.lora import DRAFT_PRESET
     from engine.backends.infinitetalk.presets import PRESETS

@@ -134,6 +134,16 @@ def test_bf16_lora_draft_never_alters_the_teacher(tmp_path):
         for mod in lora_modules(student).values():
             mod.lora_B.weight.copy_(torch.randn(mod.lora_B.weight.shape, generator=gen) * 0.05)
     save_lora(student, tmp_path / "lora")
+    # in fp32 the hooks compute exactly what the LoRA-wrapped student computes
+    x32 = torch.randn(1, 16, 2, 4, 4, generator=gen)
+    args32 = {"timestep": torch.tensor([500.0]), "encoder_hidden_states": torch.zeros(1, 4, 32), "return_dict": False}
+    with torch.no_grad():
+        wrapped = student(hidden_states=x32, **args32)[0]
+        hooks32 = LoraHooks(tmp_path / "lora")
+        hooks32.attach(teacher)
+        hooked = teacher(hidden_states=x32, **args32)[0]
+        hooks32.detach()
+    assert torch.allclose(hooked, wrapped, atol=1e-5)
     teacher = teacher.to(torch.bfloat16)
     original = {k: v.clone() for k, v in teacher.state_dict().items()}
     x = torch.randn(1, 16, 2, 4, 4, generator=gen).to(torch.bfloat16)

@@ -296,3 +296,32 @@ def test_training_conditions_like_long_form_sampling():
     assert torch.isfinite(loss)
     assert torch.equal(seen["x"][:, :, :1], reference[:4]) and torch.equal(seen["x"][:, :, 1:3], latents[:4, :, 1:3])
     assert (seen["t"][:, :3] == 0).all() and (seen["t"][:, 3:] > 0).all()  # one token per latent frame here
+
+
+def test_export_feeds_distillation_and_the_light_decoder(tiny_soul_folder, tiny_pipe, clips, tmp_path):
+    from safetensors.torch import load_file
+
+    from engine.backends.soul.light_vae import light_vae_for
+    from engine.backends.soul.train import distill as D
+    from engine.backends.soul.train.export import decoder_pairs, export_windows
+    from engine.backends.soul.train.light_vae import train_light_vae
+
+    n = export_windows(tiny_pipe, clips["manifest"], tmp_path / "export", W, H, FRAMES, with_decoded=True)
+    assert n == 3
+    files = sorted((tmp_path / "export").glob("window-*.safetensors"))
+    d = load_file(str(files[0]))
+    z = tiny_pipe.vae.config.z_dim
+    assert d["latents"].shape == (1, z, 3, H // 16, W // 16) and torch.equal(d["cond_latents"], d["latents"][:, :, :1])
+    assert d["prompt_embeds"].shape[1] == 512 and d["negative_prompt_embeds"].abs().sum() > 0
+    assert d["audio_features"].shape[:2] == (FRAMES, 5) and d["decoded"].shape == (FRAMES, H, W, 3)
+    decoded = np.concatenate(list(tiny_pipe.decode_latents(d["latents"])))
+    assert np.array_equal(d["decoded"].numpy(), decoded)  # the teacher target, precomputed
+    samples = D.load_samples(tmp_path / "export", tiny_pipe.audio_adapter)
+    assert len(samples) == 3 and samples[0].audio is not None and samples[0].cond_latents.shape[2] == 1
+    pairs = decoder_pairs(tmp_path / "export")
+    raw, target = pairs[0]
+    mean = torch.tensor(tiny_pipe.vae.config.latents_mean).view(1, -1, 1, 1, 1)
+    std = torch.tensor(tiny_pipe.vae.config.latents_std).view(1, -1, 1, 1, 1)
+    assert torch.allclose(raw, d["latents"] * std + mean) and target.shape == (1, 3, FRAMES, H, W)
+    losses = train_light_vae(light_vae_for(tiny_pipe.vae.config, (8, 8, 8, 8)), pairs, steps=3)
+    assert len(losses) == 3 and all(np.isfinite(losses))

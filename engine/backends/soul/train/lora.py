@@ -13,10 +13,12 @@ teacher's weights are never touched.
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +31,14 @@ DEFAULT_TARGETS = ("to_q", "to_k", "to_v", "to_out.0", "ffn.net.0.proj", "ffn.ne
 
 
 class LoRALinear(nn.Module):
-    """``base(x) + (alpha / rank) · B(A(x))`` with ``base`` frozen and ``B`` starting at zero."""
+    """``base(x) + (alpha / rank) · B(A(x))`` with ``base`` frozen and ``B`` starting at zero.
+
+    Besides its own factors (``lora_A``/``lora_B``, the ones saved) it can hold named
+    extra adapters on the same frozen base (``extra``): distillation keeps the previous
+    round's student and DMD's fake-score critic that way instead of copying the 5B model.
+    ``active`` picks which runs: ``"default"``, an extra adapter's name, or None (the base
+    alone, i.e. the original teacher).
+    """
 
     def __init__(self, base: nn.Linear, rank: int, alpha: float) -> None:
         super().__init__()
@@ -41,12 +50,68 @@ class LoRALinear(nn.Module):
         nn.init.kaiming_uniform_(self.lora_A.weight, a=math.sqrt(5))
         nn.init.zeros_(self.lora_B.weight)
         base.requires_grad_(False)
+        self.extra = nn.ModuleDict()
+        self.active: str | None = "default"
+
+    def factors(self, name: str) -> tuple[nn.Linear, nn.Linear]:
+        if name == "default":
+            return self.lora_A, self.lora_B
+        a, b = self.extra[name]
+        return a, b
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.base(x) + self.lora_B(self.lora_A(x)) * self.scale
+        out = self.base(x)
+        if self.active is None:
+            return out
+        a, b = self.factors(self.active)
+        return out + (b(a(x.to(a.weight.dtype))) * self.scale).to(out.dtype)
 
     def delta(self) -> torch.Tensor:
         return (self.lora_B.weight @ self.lora_A.weight) * self.scale
+
+
+def add_adapter(model: nn.Module, name: str, trainable: bool = False, from_default: bool = True) -> list[nn.Parameter]:
+    """A named extra adapter on every LoRA layer (a copy of the default factors, or fresh); returns its parameters."""
+    params: list[nn.Parameter] = []
+    with torch.no_grad():
+        for mod in lora_modules(model).values():
+            if name not in mod.extra:
+                a = copy.deepcopy(mod.lora_A)
+                b = copy.deepcopy(mod.lora_B)
+                if not from_default:
+                    nn.init.kaiming_uniform_(a.weight, a=math.sqrt(5))
+                    nn.init.zeros_(b.weight)
+                mod.extra[name] = nn.ModuleList([a, b])
+            a, b = mod.extra[name]
+            if from_default:
+                a.weight.copy_(mod.lora_A.weight)
+                b.weight.copy_(mod.lora_B.weight)
+            for p in (a.weight, b.weight):
+                p.requires_grad_(trainable)
+                params.append(p)
+    return params
+
+
+def adapter_parameters(model: nn.Module, name: str = "default") -> list[nn.Parameter]:
+    out: list[nn.Parameter] = []
+    for mod in lora_modules(model).values():
+        a, b = mod.factors(name)
+        out += [a.weight, b.weight]
+    return out
+
+
+@contextmanager
+def active_adapter(model: nn.Module, name: str | None) -> Iterator[None]:
+    """Run ``model`` with adapter ``name`` (None: the frozen base alone) inside the block."""
+    mods = list(lora_modules(model).values())
+    before = [m.active for m in mods]
+    for m in mods:
+        m.active = name
+    try:
+        yield
+    finally:
+        for m, a in zip(mods, before, strict=True):
+            m.active = a
 
 
 def _matches(name: str, targets: Iterable[str]) -> bool:
