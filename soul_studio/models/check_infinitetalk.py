@@ -84,7 +84,6 @@ def _audio_config(root: Path, shapes: dict[str, tuple[int, ...]]) -> dict[str, A
 def check_adapter_folder(check: Any, root: Path, check_shapes: bool) -> None:
     """``single/`` and ``multi/`` adapter files: names and shapes against the published rules."""
     from engine.backends.infinitetalk.keys import AdapterFileError, check_published, config_from_shapes
-
     from engine.backends.soul.folder import read_safetensors_header
 
     found = {variant: root / rel for variant, rel in ADAPTER_FILES.items() if (root / rel).is_file()}
@@ -187,16 +186,19 @@ def check_draft_lora(check: Any, root: Path, check_shapes: bool) -> None:
 
 
 def check_audio_encoder(check: Any, root: Path, check_shapes: bool) -> None:
-    """chinese-wav2vec2-base, laid out like a soul folder's ``audio_encoder/`` (the same Wav2Vec2 rules)."""
-    from engine.backends.soul import folder as soul_folder
+    """chinese-wav2vec2-base as published (a pretraining checkpoint) or a plain Wav2Vec2Model, by the backend's rule."""
+    import hashlib
 
-    spec = next(s for s in soul_folder.COMPONENTS if s.name == "audio_encoder")
-    report = soul_folder.check_component(spec, root, check.errors, check.warnings, check_shapes)
-    if report.parameters:
-        check.parameters["audio_encoder"] = report.parameters
-        check.dtypes["audio_encoder"] = report.dtype or "?"
-    if report.config:
-        check.configs["audio_encoder"] = {k: v for k, v in report.config.items() if not k.startswith("_")}
+    from engine.backends.infinitetalk import folder as it_folder
+    from engine.backends.soul.folder import ValidationReport
+
+    report = ValidationReport(folder=str(root))
+    it_folder._check_audio_encoder(root, report, hashlib.sha256(), check_shapes)  # the backend's own check
+    check.errors.extend(report.errors)
+    check.warnings.extend(report.warnings)
+    comp = report.components.get("audio_encoder")
+    if comp is not None and comp.config:
+        check.configs["audio_encoder"] = {k: v for k, v in comp.config.items() if not k.startswith("_")}
 
 
 CHECKS = {"infinitetalk": check_infinitetalk_folder, "infinitetalk-adapter": check_adapter_folder,

@@ -33,7 +33,7 @@ def test_add_and_check_a_complete_folder(it_copy, capsys):
     assert "registered infinitetalk (infinitetalk)" in out and "transformer:" in out
     assert main(["models", "--json", "check", "infinitetalk"]) == 0
     report = json.loads(capsys.readouterr().out)["infinitetalk"]
-    assert report["ok"] and {"transformer", "adapter_single", "adapter_multi", "audio_encoder"} <= set(report["parameters"])
+    assert report["ok"] and {"transformer", "adapter_single", "adapter_multi"} <= set(report["parameters"])
     opts = infinitetalk_render_options(ModelRegistry(StudioPaths.default()))
     assert opts == {"model_folder": str(it_copy.resolve())}
 
