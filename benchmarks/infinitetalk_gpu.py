@@ -188,7 +188,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--full", action="store_true", help="full-size modules at 480p and 720p, 81 frames")
     parser.add_argument("--tiny", action="store_true", help="force the tiny CPU case even with CUDA present")
-    parser.add_argument("--steps", type=int, default=None, help="timed steps after one warm-up (2 full, 3 tiny)")
+    parser.add_argument("--steps", type=int, default=None, help="timed steps after one warm-up (2 full, 10 tiny)")
     parser.add_argument("--frames", type=int, default=None, help="frames per window (81 full, 33 tiny)")
     parser.add_argument("--sizes", nargs="+", default=None, help="480p / 720p (full)")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "infinitetalk_gpu.json"))
@@ -199,7 +199,7 @@ def main() -> None:
     device = torch.device("cuda" if cuda else "cpu")
     dtype = torch.bfloat16 if cuda else torch.float32
     frames = args.frames or (81 if full else 33)
-    steps = args.steps or (2 if full else 3)
+    steps = args.steps or (2 if full else 10)
     sizes = {k: FULL_SIZES[k] for k in (args.sizes or FULL_SIZES)} if full else TINY_SIZES
     params: dict[str, Any] = {"size": "full" if full else "tiny", "frames": frames, "timed_steps": steps,
                               "dtype": str(dtype).replace("torch.", ""), "cfg_passes": 3, "draft_passes": 2,
