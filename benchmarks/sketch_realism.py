@@ -11,11 +11,16 @@ own numbers), and frame differences locate what was animated. Metrics:
 - mouth_position_error: distance from the opened mouth (the dark region that appears)
   to the centre of the lips the mesh finds in the same frame, in mouth widths (goal <= 0.1)
 - wrong_face_count: cases whose animated mouth lies outside the face asked for (goal 0)
-- lip_open_corr: correlation of the measured lip opening with the speech envelope (>= 0.7)
+- lip_open_corr: correlation of the measured lip opening with the speech envelope (>= 0.7),
+  at the best lag within +-3 frames (lips lead the sound they shape; the lag is reported);
+  jaw_open_corr the same for the jaw (nose tip to lower lip), which M/B/P closures and a
+  photo resting with parted lips do not disturb
 - silence_rest: share of pause frames with the lips back at their rest opening
 - blinks_per_10s, blink_brow_shift (brow movement during blinks, mouth widths)
 - head_jerk_p99_px: 99th percentile of the head's frame-to-frame change of velocity at
-  720p (goal <= 1.5), with the mesh's own noise floor measured on a still clip
+  720p (goal <= 1.5), the head followed by phase correlation of the forehead; the same
+  from the mesh's landmarks (head_jerk_mesh_p99_px) beside the mesh's own noise floor
+  on a still clip
 - realtime_factor_720p: video seconds per wall second, encoding included
 
 Also writes a contact sheet (benchmarks/results/sketch_realism_sheet.png): per photo,
@@ -104,9 +109,10 @@ def render(work: Path, name: str, rgb: np.ndarray, clip: AudioClip, face_index: 
     return out, meta, duration / (time.perf_counter() - start), job
 
 
-def _cavity(rest: np.ndarray, frame: np.ndarray) -> tuple[float, float] | None:
+def _cavity(rest: np.ndarray, frame: np.ndarray, below: float = 0.0) -> tuple[float, float] | None:
     """Centroid of the largest region that turned much darker than at rest (the opened mouth)."""
-    darker = (rest.astype(np.int16) - frame.astype(np.int16)).max(axis=2) > 40
+    darker = ((rest.astype(np.int16) - frame.astype(np.int16)).max(axis=2) > 40) & (frame.max(axis=2) < 90)
+    darker[: max(0, int(below))] = False  # under the nose only: a blink's lashes are no mouth
     darker = cv2.morphologyEx(darker.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
     n, labels, stats, centroids = cv2.connectedComponentsWithStats(darker)
     if n <= 1:
@@ -142,30 +148,27 @@ def measure(out: Path, clip: AudioClip, meta: dict, job: JobSpec) -> tuple[dict,
     # Which real face should speak: number the output's faces left to right, as the user sees them.
     near = None
     if count > 1:
-        first = ft.measure_frames([frames[0]], max_faces=count)
-        statics = [p for p in first.points if p is not None]
-        if statics:
-            from engine.backends.sketch.mesh import load_solutions
+        from engine.backends.sketch.mesh import load_solutions
 
-            _, face_mesh, _ = load_solutions()
-            with face_mesh.FaceMesh(static_image_mode=True, max_num_faces=count, refine_landmarks=True) as m:
-                found = m.process(frames[0]).multi_face_landmarks or []
-            H, W = frames[0].shape[:2]
-            centres = sorted(np.array([(p.x * W, p.y * H) for p in f.landmark])[[61, 291]].mean(axis=0).tolist()
-                             for f in found)
-            k = int(job.options.get("face_index", 0))
-            near = tuple(centres[min(k, len(centres) - 1)]) if centres else None
+        _, face_mesh, _ = load_solutions()
+        with face_mesh.FaceMesh(static_image_mode=True, max_num_faces=count, refine_landmarks=True) as m:
+            found = m.process(frames[0]).multi_face_landmarks or []
+        H, W = frames[0].shape[:2]
+        centres = sorted(np.array([(p.x * W, p.y * H) for p in f.landmark])[[61, 291]].mean(axis=0).tolist()
+                         for f in found)
+        k = int(job.options.get("face_index", 0))
+        near = tuple(centres[min(k, len(centres) - 1)]) if centres else None
     track = ft.measure_frames(frames, near=near, max_faces=count)
     mono = clip.samples.mean(axis=0)
     env = ft.speech_envelope(mono, clip.sample_rate, FPS, n)
-    rest = track.lip_open[0]
+    rest = track.lip_open[-1]  # every line ends in silence: the photo's own mouth
     # Position of the opened mouth against the real lips, on the frames open the most.
     opening = np.nan_to_num(track.lip_open - rest, nan=-1)
     errors, wrong = [], 0
     for i in np.argsort(-opening)[:8]:
         if opening[i] < 0.05:
             continue
-        c = _cavity(frames[0], frames[i])
+        c = _cavity(frames[-1], frames[i], below=track.points[i][1, 1] if track.points[i] is not None else 0.0)
         if c is None or not np.isfinite(track.mouth_width[i]):
             continue
         err = float(np.hypot(c[0] - track.mouth_centre[i, 0], c[1] - track.mouth_centre[i, 1]) / track.mouth_width[i])
@@ -174,23 +177,28 @@ def measure(out: Path, clip: AudioClip, meta: dict, job: JobSpec) -> tuple[dict,
         wrong = 1
     ok = np.isfinite(track.lip_open)
     speech = np.clip(env, env.max() - 40, None)
-    corr = float(np.corrcoef(track.lip_open[ok], speech[ok])[0, 1]) if ok.sum() > 3 else float("nan")
+    corr, lag = ft.lagged_corr(track.lip_open, speech)
+    jaw_corr, _ = ft.lagged_corr(track.jaw_open, speech)
     pauses = _silent_runs(env, 8) & ok
     rest_frames = np.abs(track.lip_open - rest) <= 0.03
     silence_rest = float(rest_frames[pauses].mean()) if pauses.any() else float("nan")
     duration = n / FPS
     blink_count = ft.blinks(track.eye_open, FPS)
-    shut = track.eye_open < 0.5 * np.nanmedian(track.eye_open)
+    shut = track.eye_open < 0.6 * np.nanmedian(track.eye_open)
     brow_shift = float(np.nanmax(np.abs(track.brow_y[shut] - np.nanmedian(track.brow_y)))) if shut.any() else 0.0
-    jerk = ft.jerk_px(track.head)
+    jerk = ft.jerk_px(ft.forehead_path(frames, track.points[0])) if track.points[0] is not None else np.zeros(0)
+    mesh_jerk = ft.jerk_px(track.head)
     result = {
         "mouth_position_error": round(float(np.median(errors)), 3) if errors else None,
         "wrong_face": wrong,
         "lip_open_corr": round(corr, 3),
+        "lip_lead_frames": lag,
+        "jaw_open_corr": round(jaw_corr, 3),
         "silence_rest": round(silence_rest, 3),
         "blinks_per_10s": round(10 * blink_count / duration, 2),
         "blink_brow_shift": round(brow_shift, 3),
         "head_jerk_p99_px": round(float(np.percentile(jerk, 99)), 3) if len(jerk) else None,
+        "head_jerk_mesh_p99_px": round(float(np.percentile(mesh_jerk, 99)), 3) if len(mesh_jerk) else None,
         "faces_found": count,
         "face_animated": meta["face"]["index"],
         "mesh_frames": round(float(ok.mean()), 3),
@@ -257,7 +265,11 @@ def contact_sheet(rows: list[tuple[str, dict[str, np.ndarray], ft.FaceTrack]], p
         sheet_rows.append(np.hstack(cells))
     sheet = np.vstack(sheet_rows)
     path.parent.mkdir(parents=True, exist_ok=True)
-    cv2.imwrite(str(path), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_PNG_COMPRESSION, 9])
+    # A 256-colour palette keeps the committed sheet a few hundred kilobytes.
+    from PIL import Image
+
+    Image.fromarray(sheet).quantize(256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.FLOYDSTEINBERG).save(
+        path, optimize=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -304,19 +316,22 @@ def main(argv: list[str] | None = None) -> int:
         "wrong_face_count": int(col("wrong_face").sum()),
         "lip_open_corr_median": round(float(np.nanmedian(col("lip_open_corr"))), 3),
         "lip_open_corr_min": round(float(np.nanmin(col("lip_open_corr"))), 3),
+        "jaw_open_corr_median": round(float(np.nanmedian(col("jaw_open_corr"))), 3),
         "silence_rest_median": round(float(np.nanmedian(col("silence_rest"))), 3),
         "silence_rest_min": round(float(np.nanmin(col("silence_rest"))), 3),
         "blinks_per_10s": round(float(np.mean(col("blinks_per_10s"))), 2),
         "blink_brow_shift_max": round(float(np.max(col("blink_brow_shift"))), 3),
         "head_jerk_p99_px": round(float(np.nanmax(col("head_jerk_p99_px"))), 3),
         "head_jerk_p99_px_median": round(float(np.nanmedian(col("head_jerk_p99_px"))), 3),
+        "head_jerk_mesh_p99_px": round(float(np.nanmax(col("head_jerk_mesh_p99_px"))), 3),
         "mesh_noise_jerk_p99_px": round(float(floor or 0.0), 3),
         "realtime_factor_720p": round(float(np.median(rtf)), 3),
         "cases": len(values),
     }
     result = {
         "benchmark": "sketch_realism",
-        "device": f"cpu: {platform.processor() or platform.machine()}, {os.cpu_count()} cores",
+        "device": f"cpu: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+                  f"load average {os.getloadavg()[0]:.1f} (shared machine)",
         "params": {"size": list(SIZE), "fps": FPS, "quality": "final", "codec": "h264_take", "framing": "portrait",
                    "photos": [p[0] for p in photos()], "voices": names, "phrases": list(PHRASES), "full": args.full},
         "metrics": metrics,

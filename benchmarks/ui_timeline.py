@@ -2,7 +2,8 @@
 
     python benchmarks/ui_timeline.py [--full] [--shots N]
 
-Builds a scene of N shots (1,000 by default) with portraits and dialogue audio, opens it in
+Builds a scene of N shots (1,000 by default) with portraits and dialogue audio (four characters,
+so four dialogue rows, every fourth line on V2 over the one before), opens it in
 the timeline panel (1920 px wide, offscreen Qt) and measures:
 
 - ``open_1000_s``: building the document, the panel and the first complete paint;
@@ -45,13 +46,21 @@ def build_project(folder: Path, shots: int):
     t = np.arange(48_000 * 6) / 48_000
     samples = (0.4 * np.sin(2 * np.pi * 180 * t) * (np.sin(2 * np.pi * 1.7 * t) > 0)).astype(np.float32)
     write_audio(audio, AudioClip(samples[None, :], 48_000))
+    v1_end = v1_last_start = v2_end = 0
     for i in range(shots):
         start = float(rng.uniform(0, 2.0))
         shot = Shot(character_id=project.characters[i % 4].id, text=f"Line {i + 1}: the storm is coming in fast.",
                     audio=audio.name, audio_in=round(start, 3), audio_out=round(start + rng.uniform(1.0, 3.5), 3),
                     audio_length=6.0, name=f"{i // 10 + 1}-{i % 10 + 1:02d}")
         project.shots[shot.id] = shot
-        project.timeline.entries.append(TimelineEntry(shot.id))
+        length = shot.frames(project.fps)
+        if i % 4 == 3:  # every fourth line answers over the one before it, on V2
+            gap = max(0, v1_last_start + 12 - v2_end)
+            project.timeline.entries.append(TimelineEntry(shot.id, gap, "V2"))
+            v2_end += gap + length
+        else:
+            project.timeline.entries.append(TimelineEntry(shot.id))
+            v1_last_start, v1_end = v1_end, v1_end + length
     return project
 
 
@@ -79,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     document = Document(project)
     panel = TimelinePanel(document, EditorState(), cache)
-    panel.resize(1920, 300)
+    panel.resize(1920, 560)  # every row on screen: V2, V1, four dialogue rows, music
     panel.show()
     panel.view.set_ppf(6.0)
     panel.view.viewport().repaint()
@@ -116,6 +125,7 @@ def main(argv: list[str] | None = None) -> int:
         "benchmark": "ui_timeline",
         "device": f"cpu ({platform.processor() or platform.machine()}), Qt offscreen",
         "params": {"shots": args.shots, "frames": args.frames, "width_px": 1920,
+                   "tracks": [r.tag for r in panel.view.layout.rows],
                    "timeline_frames": project.duration_frames()},
         "metrics": {
             "open_1000_s": round(open_s, 4),

@@ -164,6 +164,10 @@ class _CountingSink:
         self.ctx = ctx
         self.count = 0
 
+    def prepare(self, frame: np.ndarray) -> object:
+        """The writer's own conversion (see :meth:`VideoWriter.prepare`), for renderers that pipeline it."""
+        return self.writer.prepare(frame)
+
     def write(self, frame: np.ndarray) -> None:
         self.ctx.cancel.check()
         if self.count >= self.expected:

@@ -24,6 +24,9 @@ fi
 step "demo headless";  "$EXE" demo --headless --folder "$WORK/demo" | tail -n 3
 T1=$(date +%s)
 ls "$WORK/demo/takes"/*.mp4 >/dev/null
+# The sketch engine meshed the demo faces with MediaPipe (not the Haar fallback).
+grep -l '"source": "mesh"' "$WORK/demo/takes"/*.json >/dev/null \
+  || { echo "smoke_bundle: the demo takes were not animated from a face mesh" >&2; exit 1; }
 EXPORTS=$(find "$WORK/demo" -name "*.mp4" -not -path "*/takes/*" | wc -l)
 [ "$EXPORTS" -ge 1 ] || { echo "smoke_bundle: the demo export is missing" >&2; exit 1; }
 step "window";         "$EXE" --smoke-test "$WORK/demo/demo.soulproj" 2>/dev/null | tee "$WORK/window.txt"

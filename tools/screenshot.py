@@ -44,6 +44,54 @@ async def wait_for(app, predicate, timeout: float) -> bool:
     return False
 
 
+async def take_picker_shot(app, window, ids: list[str], args: argparse.Namespace) -> Path:
+    """Ada answers over Ben on V2 (two dialogue rows overlapping); a changed line is drafted again,
+    so its first take is stale; the clip's Takes menu is open over the window."""
+    from PySide6.QtCore import QPoint
+    from PySide6.QtGui import QPainter
+    from PySide6.QtWidgets import QApplication, QMenu
+
+    from soul_studio.project.cutting import move_to
+    from soul_studio.project.edits import SetShotFields
+
+    project = window.document.project
+    second, third = project.placements()[1], project.placements()[2]
+    window.document.push(move_to(project, third.shot.id, "V2", second.end - 24))
+    shot = project.shots[second.shot.id]
+    window.document.push(SetShotFields(shot.id, {"text": shot.text + " Now."}))
+    window.renderer.render([shot.id], "draft")
+    await wait_for(app, lambda: len(shot.takes) >= 2 and not any(s.active for s in window.renderer.jobs.values()),
+                   args.timeout)
+    window.timeline.view.fit()
+    window.editor.select([shot.id])
+    window.editor.set_playhead(second.end - 12)
+    scroll = window.inspector.stack.currentWidget()
+    scroll.ensureWidgetVisible(window.inspector.takes)  # the Inspector's take list, in use / stale
+    await wait_for(app, lambda: window.cache.pending() == 0, 30)
+    await settle(app, 1.0)
+    view = window.timeline.view
+    centre = view.shot_rect(shot.id).center().toPoint()
+    window._timeline_menu(view.viewport().mapToGlobal(centre), shot.id)
+    await settle(app, 0.5)
+    menu = window._menu
+    takes_action = menu.actions()[0]
+    menu.setActiveAction(takes_action)
+    takes_action.menu().popup(menu.pos() + QPoint(menu.width() - 4, menu.actionGeometry(takes_action).top()))
+    await settle(app, 0.8)
+    image = window.grab()
+    painter = QPainter(image)
+    for popup in (menu, takes_action.menu()):
+        if isinstance(popup, QMenu) and popup.isVisible():
+            painter.drawPixmap(popup.pos() - window.pos(), popup.grab())
+    painter.end()
+    for popup in (takes_action.menu(), menu):
+        popup.close()
+    QApplication.processEvents()
+    path = args.out / "studio_takes.png"
+    image.save(str(path))
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", required=True, type=Path, help="folder for the PNGs")
@@ -113,6 +161,8 @@ def main(argv: list[str] | None = None) -> int:
         path = args.out / "timeline_zoomed.png"
         window.timeline.grab().save(str(path))
         saved.append(path)
+        if not args.no_render and len(ids) >= 3:
+            saved.append(await take_picker_shot(app, window, ids, args))
         await window.renderer.stop()
 
     with loop:

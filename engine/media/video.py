@@ -18,7 +18,7 @@ from typing import Any
 
 import av
 import numpy as np
-from av.video.reformatter import ColorRange, Colorspace
+from av.video.reformatter import ColorRange, Colorspace, Interpolation
 
 from engine.atomic import fsync_dir, temp_beside
 from engine.media.audio import DELIVERY_RATE, AudioClip, StreamedAudio, _layout_name
@@ -173,6 +173,10 @@ def _stamp_entries(handle: Any, start: int, end: int, code: bytes) -> bool:
 # untagged HD file is read as BT.709 by NLEs, so the matrix must be BT.709 too.
 BT709 = 1  # ITU-T H.273 code for BT.709 primaries, transfer and matrix
 UNSPECIFIED = 2
+# Exact rounding, the same on every CPU: swscale's default fast path rounds and dithers
+# enough to add frame-to-frame noise to fine detail (a mouth's edge), about 1.3 ms a 1080p
+# frame cheaper.
+EXACT = Interpolation.BILINEAR | Interpolation.ACCURATE_RND | Interpolation.BITEXACT
 
 
 def tag_bt709(frame: av.VideoFrame) -> av.VideoFrame:
@@ -189,8 +193,9 @@ def as_bt709(frame: av.VideoFrame) -> av.VideoFrame:
     written before movies were tagged, with the BT.601 matrix) are converted."""
     if frame.colorspace == BT709 or frame.format.name.startswith(("rgb", "bgr", "gbr")):
         return tag_bt709(frame) if frame.colorspace == BT709 else frame
-    rgb = frame.reformat(format="rgb24", src_colorspace=Colorspace.ITU601)
-    out = rgb.reformat(format=frame.format.name, dst_colorspace=Colorspace.ITU709, dst_color_range=ColorRange.MPEG)
+    rgb = frame.reformat(format="rgb24", src_colorspace=Colorspace.ITU601, interpolation=EXACT)
+    out = rgb.reformat(format=frame.format.name, dst_colorspace=Colorspace.ITU709, dst_color_range=ColorRange.MPEG,
+                       interpolation=EXACT)
     out.pts = frame.pts
     if frame.time_base is not None:
         out.time_base = frame.time_base
@@ -227,7 +232,7 @@ def _array_frame(frame: np.ndarray, preset: VideoCodec, width: int, height: int)
 def rgb_to_bt709(frame: av.VideoFrame, pix_fmt: str) -> av.VideoFrame:
     """An RGB(A) frame as BT.709 limited-range Y'CbCr in ``pix_fmt``, tagged."""
     out = frame.reformat(format=pix_fmt, dst_colorspace=Colorspace.ITU709, dst_color_range=ColorRange.MPEG,
-                         threads=1)
+                         threads=1, interpolation=EXACT)
     return tag_bt709(out)
 
 
@@ -411,6 +416,14 @@ class VideoWriter:
             self._audio_stream = a
 
     # ----------------------------------------------------------------- write
+    def prepare(self, frame: np.ndarray) -> av.VideoFrame:
+        """``frame`` converted to the encoder's pixel format, ready for :meth:`write`.
+
+        Pure and thread-safe: a renderer can convert on its own thread while this one
+        encodes, so the colour conversion and the encoder share the cores.
+        """
+        return _array_frame(frame, self.preset, self.width, self.height)
+
     def write(self, frame: np.ndarray | av.VideoFrame) -> None:
         """Append one frame; audio up to this frame's end is interleaved after it.
 

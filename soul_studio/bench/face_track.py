@@ -20,7 +20,7 @@ _UPPER_MID, _LOWER_MID = (81, 82, 13, 312, 311), (178, 87, 14, 317, 402)
 _OUTER_TOP, _OUTER_BOTTOM = 0, 17
 _EYES = (((159, 145), (33, 133)), ((386, 374), (263, 362)))  # ((upper, lower), (corner, corner))
 _BROWS = (70, 63, 105, 66, 107, 300, 293, 334, 296, 336)
-_HEAD = (10, 151, 9, 8, 168, 6, 197, 195, 33, 133, 263, 362, 70, 300, 105, 334)  # forehead, nose ridge, eye corners, brows
+_HEAD = (10, 151, 9, 8, 168, 6, 197, 195, 5, 4, 54, 284, 103, 332, 21, 251)  # forehead, nose ridge, temples
 
 
 @dataclass
@@ -28,6 +28,7 @@ class FaceTrack:
     """Per-frame measurements (NaN where no face was found)."""
 
     lip_open: np.ndarray  # inner-lip gap over mouth width
+    jaw_open: np.ndarray  # nose tip to lower-lip bottom over the eye-corner distance
     mouth_centre: np.ndarray  # (n, 2) centre of the lips (outer top/bottom, corners)
     mouth_width: np.ndarray  # corner to corner, pixels
     eye_open: np.ndarray  # lid gap over eye width, both eyes averaged
@@ -70,7 +71,7 @@ def measure_frames(frames: Iterable[np.ndarray], near: tuple[float, float] | Non
             H, W = rgb.shape[:2]
             found = mesh.process(rgb).multi_face_landmarks or []
             if not found:
-                rows.append((np.nan,) * 9)
+                rows.append((np.nan,) * 10)
                 points.append(None)
                 continue
             faces = [np.array([(p.x * W, p.y * H) for p in f.landmark], np.float64) for f in found]
@@ -86,11 +87,13 @@ def measure_frames(frames: Iterable[np.ndarray], near: tuple[float, float] | Non
             corners_y = xy[[33, 133, 263, 362], 1].mean()
             brow = (corners_y - xy[list(_BROWS), 1].mean()) / max(1e-6, width)
             head = xy[list(_HEAD)].mean(axis=0)
+            eyes_apart = max(1e-6, float(np.hypot(*(xy[263] - xy[33]))))
+            jaw = float(np.hypot(*(xy[_OUTER_BOTTOM] - xy[1]))) / eyes_apart
             rows.append((gap / max(1e-6, width), centre_x, centre_y, width, float(np.mean(eyes)), float(brow),
-                         float(head[0]), float(head[1]), 1.0))
-    a = np.array(rows, np.float64).reshape(-1, 9)
-    return FaceTrack(lip_open=a[:, 0], mouth_centre=a[:, 1:3], mouth_width=a[:, 3], eye_open=a[:, 4],
-                     brow_y=a[:, 5], head=a[:, 6:8], points=points)
+                         float(head[0]), float(head[1]), jaw, 1.0))
+    a = np.array(rows, np.float64).reshape(-1, 10)
+    return FaceTrack(lip_open=a[:, 0], jaw_open=a[:, 8], mouth_centre=a[:, 1:3], mouth_width=a[:, 3],
+                     eye_open=a[:, 4], brow_y=a[:, 5], head=a[:, 6:8], points=points)
 
 
 def changed_region(rest: np.ndarray, frame: np.ndarray, threshold: float = 24.0) -> tuple[float, float, float] | None:
@@ -117,16 +120,61 @@ def speech_envelope(samples: np.ndarray, sample_rate: int, fps: float, n_frames:
     return 20 * np.log10(rms + 1e-6)
 
 
+def lagged_corr(lips: np.ndarray, audio: np.ndarray, max_lag: int = 3) -> tuple[float, int]:
+    """Best Pearson correlation of lip opening with loudness over lags of +-``max_lag`` frames.
+
+    Lips lead the sound they make (they shape it first), so a lag of a frame or two is
+    normal; ``lag`` > 0 means the lips lead. NaN frames are left out.
+    """
+    a, b = np.asarray(lips, np.float64), np.asarray(audio, np.float64)
+    best, best_lag = -1.0, 0
+    for lag in range(-max_lag, max_lag + 1):
+        x, y = (a[: len(a) - lag], b[lag:]) if lag >= 0 else (a[-lag:], b[: len(b) + lag])
+        ok = np.isfinite(x) & np.isfinite(y)
+        if ok.sum() < 4 or np.std(x[ok]) == 0 or np.std(y[ok]) == 0:
+            continue
+        r = float(np.corrcoef(x[ok], y[ok])[0, 1])
+        if r > best:
+            best, best_lag = r, lag
+    return best, best_lag
+
+
 def blinks(eye_open: np.ndarray, fps: float) -> int:
-    """How many times the eyes close to under half their usual opening."""
+    """How many times the eyes close to under 60 % of their usual opening."""
     e = np.asarray(eye_open, np.float64)
     ok = np.isfinite(e)
     if ok.sum() < 3:
         return 0
     usual = float(np.median(e[ok]))
-    shut = np.where(ok, e < 0.5 * usual, False)
+    shut = np.where(ok, e < 0.6 * usual, False)
     starts = np.flatnonzero(shut[1:] & ~shut[:-1]) + 1
     return int(len(starts) + (1 if shut[0] else 0))
+
+
+def forehead_path(frames: list[np.ndarray], points: np.ndarray) -> np.ndarray:
+    """The head's (n, 2) path by phase correlation of the forehead patch against frame 0.
+
+    Sub-pixel and far steadier than a mesh's landmarks; the patch (brows to hairline,
+    between the eye corners) never blinks or speaks.
+    """
+    import cv2
+
+    xy = np.asarray(points)[:, :2]
+    x0, x1 = sorted((float(xy[33, 0]), float(xy[263, 0])))
+    y0, y1 = float(xy[10, 1]), float(xy[[105, 334], 1].mean())
+    H, W = frames[0].shape[:2]
+    xa, xb = int(max(0, x0)), int(min(W, x1))
+    ya, yb = int(max(0, y0)), int(min(H, y1))
+    if xb - xa < 16 or yb - ya < 8:
+        return np.zeros((len(frames), 2))
+    window = cv2.createHanningWindow((xb - xa, yb - ya), cv2.CV_32F)
+
+    def patch(f: np.ndarray) -> np.ndarray:
+        return cv2.cvtColor(np.ascontiguousarray(f[ya:yb, xa:xb]), cv2.COLOR_RGB2GRAY).astype(np.float32)
+
+    ref = patch(frames[0])
+    path = [cv2.phaseCorrelate(ref, patch(f), window)[0] for f in frames]
+    return np.array(path, np.float64)
 
 
 def jerk_px(path: np.ndarray) -> np.ndarray:
@@ -138,4 +186,4 @@ def jerk_px(path: np.ndarray) -> np.ndarray:
     return np.hypot(*(p[2:] - 2 * p[1:-1] + p[:-2]).T)
 
 
-__all__ = ["FaceTrack", "blinks", "changed_region", "jerk_px", "measure_frames", "speech_envelope"]
+__all__ = ["FaceTrack", "blinks", "lagged_corr", "changed_region", "forehead_path", "jerk_px", "measure_frames", "speech_envelope"]

@@ -19,7 +19,6 @@ from typing import Any
 ADAPTER_FILES = {"single": "single/infinitetalk.safetensors", "multi": "multi/infinitetalk.safetensors"}
 # chinese-wav2vec2-base: the audio encoder the published adapters were trained with.
 DEFAULT_AUDIO = {"num_hidden_layers": 12, "hidden_size": 768}
-_SIDE_PARTS = ("infinitetalk/", "audio_encoder/", "adapter_single", "adapter_multi", "audio_encoder")
 
 
 def check_infinitetalk_folder(check: Any, root: Path, check_shapes: bool) -> None:
@@ -30,12 +29,11 @@ def check_infinitetalk_folder(check: Any, root: Path, check_shapes: bool) -> Non
     for message in report.errors:
         if "pickle checkpoint" in message:
             continue  # already reported by check_folder
-        if "missing" in message and message.startswith(_SIDE_PARTS):
-            part = "infinitetalk/" if "adapter" in message.split(" ", 1)[0] or message.startswith("infinitetalk") \
-                else "audio_encoder/"
+        part = _side_part(message, root)
+        if part is not None:
             other = "infinitetalk-adapter" if part == "infinitetalk/" else "infinitetalk-audio"
-            check.warnings.append(f"{part} is not in this folder ({message}): register an {other} model "
-                                  "or download it into the folder before rendering")
+            check.warnings.append(f"{part} is not in this folder: register an {other} model or download it into "
+                                  f"the folder before rendering ({message})")
             if part not in check.missing:
                 check.missing.append(part)
             continue
@@ -54,21 +52,38 @@ def check_infinitetalk_folder(check: Any, root: Path, check_shapes: bool) -> Non
             _check_lora_file(check, path, _transformer_config(root), label=str(path.relative_to(root)))
 
 
-def _audio_config(root: Path) -> dict[str, Any]:
-    """The audio encoder config next to an adapter download, else chinese-wav2vec2-base's."""
+def _side_part(message: str, root: Path) -> str | None:
+    """``infinitetalk/`` or ``audio_encoder/`` when ``message`` says only that part is absent (it may be registered apart)."""
+    if message.startswith("no InfiniteTalk adapter found"):
+        return "infinitetalk/"
+    if message.startswith((f"{root / 'audio_encoder'} is missing", f"{root.expanduser() / 'audio_encoder'} is missing")):
+        return "audio_encoder/"
+    return None
+
+
+def _audio_config(root: Path, shapes: dict[str, tuple[int, ...]]) -> dict[str, Any]:
+    """The audio encoder config next to an adapter download; else the width per audio frame the file implies.
+
+    The published projection takes ``window`` frames for the first latent and ``window + 3`` for
+    the others (the Wan VAE packs 4 frames per latent), so the difference of the two input
+    widths is three frames' worth of features (12 layers × 768 for chinese-wav2vec2-base).
+    """
     for candidate in (root.parent / "audio_encoder" / "config.json", root / "audio_encoder" / "config.json"):
         if candidate.is_file():
             try:
                 return json.loads(candidate.read_text())
             except (OSError, ValueError):
                 break
+    first = shapes.get("audio_proj.proj1.weight", (0, 0))
+    latter = shapes.get("audio_proj.proj1_vf.weight", (0, 0))
+    if len(first) == 2 and len(latter) == 2 and latter[1] > first[1] and (latter[1] - first[1]) % 3 == 0:
+        return {"num_hidden_layers": 1, "hidden_size": (latter[1] - first[1]) // 3}
     return dict(DEFAULT_AUDIO)
 
 
 def check_adapter_folder(check: Any, root: Path, check_shapes: bool) -> None:
     """``single/`` and ``multi/`` adapter files: names and shapes against the published rules."""
     from engine.backends.infinitetalk.keys import AdapterFileError, check_published, config_from_shapes
-
     from engine.backends.soul.folder import read_safetensors_header
 
     found = {variant: root / rel for variant, rel in ADAPTER_FILES.items() if (root / rel).is_file()}
@@ -78,7 +93,6 @@ def check_adapter_folder(check: Any, root: Path, check_shapes: bool) -> None:
         return
     if "multi" not in found:
         check.warnings.append("multi/infinitetalk.safetensors is not here: shots with two speakers need it")
-    audio = _audio_config(root)
     for variant, path in found.items():
         try:
             header = read_safetensors_header(path)
@@ -90,6 +104,7 @@ def check_adapter_folder(check: Any, root: Path, check_shapes: bool) -> None:
         check.dtypes[f"adapter_{variant}"] = _main_dtype(header)
         if not check_shapes:
             continue
+        audio = _audio_config(root, shapes)
         try:
             config = config_from_shapes(shapes, num_heads=1, audio_layers=int(audio["num_hidden_layers"]),
                                         audio_dim=int(audio["hidden_size"]))
@@ -171,16 +186,19 @@ def check_draft_lora(check: Any, root: Path, check_shapes: bool) -> None:
 
 
 def check_audio_encoder(check: Any, root: Path, check_shapes: bool) -> None:
-    """chinese-wav2vec2-base, laid out like a soul folder's ``audio_encoder/`` (the same Wav2Vec2 rules)."""
-    from engine.backends.soul import folder as soul_folder
+    """chinese-wav2vec2-base as published (a pretraining checkpoint) or a plain Wav2Vec2Model, by the backend's rule."""
+    import hashlib
 
-    spec = next(s for s in soul_folder.COMPONENTS if s.name == "audio_encoder")
-    report = soul_folder.check_component(spec, root, check.errors, check.warnings, check_shapes)
-    if report.parameters:
-        check.parameters["audio_encoder"] = report.parameters
-        check.dtypes["audio_encoder"] = report.dtype or "?"
-    if report.config:
-        check.configs["audio_encoder"] = {k: v for k, v in report.config.items() if not k.startswith("_")}
+    from engine.backends.infinitetalk import folder as it_folder
+    from engine.backends.soul.folder import ValidationReport
+
+    report = ValidationReport(folder=str(root))
+    it_folder._check_audio_encoder(root, report, hashlib.sha256(), check_shapes)  # the backend's own check
+    check.errors.extend(report.errors)
+    check.warnings.extend(report.warnings)
+    comp = report.components.get("audio_encoder")
+    if comp is not None and comp.config:
+        check.configs["audio_encoder"] = {k: v for k, v in comp.config.items() if not k.startswith("_")}
 
 
 CHECKS = {"infinitetalk": check_infinitetalk_folder, "infinitetalk-adapter": check_adapter_folder,

@@ -20,7 +20,7 @@ from soul_studio.models.settings import StudioPaths
 KINDS: dict[str, str] = {
     "wan-ti2v-5b": "Wan2.2-TI2V-5B diffusers folder (the soul model; may include audio_adapter/ and audio_encoder/)",
     "soul-adapter": "Soul audio-injection layers (config.json + diffusion_pytorch_model.safetensors)",
-    "audio-encoder": "Wav2Vec2 audio encoder (config.json + model.safetensors + preprocessor_config.json)",
+    "audio-encoder": "Whisper (recommended: openai/whisper-large-v3) or Wav2Vec2 audio encoder (config.json + model.safetensors + preprocessor_config.json)",
     "student": "distilled few-step student (distill.json + transformer/ or LoRA safetensors)",
     "light-vae": "light VAE decoder for drafts (config.json + diffusion_pytorch_model.safetensors)",
     "infinitetalk": "Wan2.1-I2V-14B-480P diffusers folder for the infinitetalk backend "

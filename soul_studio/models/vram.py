@@ -13,14 +13,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.backends.soul.memory import REFERENCE_PARAMETERS as SOUL_PARAMETERS
+
 GIB = 1024**3
-# Parameters of the full-size parts (Wan2.2-TI2V-5B, UMT5-XXL encoder, Wan2.2 VAE, wav2vec2-base, adapter).
+# Parameters of the full-size parts (Wan2.2-TI2V-5B, UMT5-XXL encoder, Wan2.2 VAE, whisper-large-v3's encoder,
+# and the Soul adapter at its real size: counted from its default config, not guessed).
 REFERENCE_PARAMETERS: dict[str, int] = {
     "transformer": 5_000_000_000,
     "text_encoder": 5_680_000_000,
     "vae": 705_000_000,
-    "audio_encoder": 95_000_000,
-    "audio_adapter": 300_000_000,
+    "audio_encoder": SOUL_PARAMETERS["audio_encoder"],
+    "audio_adapter": SOUL_PARAMETERS["audio_adapter"],
     "light_vae": 40_000_000,
 }
 REFERENCE_WIDTH = 3072  # transformer hidden size (24 heads × 128)
@@ -120,7 +123,7 @@ def estimate(preset: str, offload: bool, sizes: ModelSizes | None = None) -> Vra
         "transformer": sizes.gib("transformer"),
         "audio_adapter": sizes.gib("audio_adapter"),
         "text_encoder": sizes.gib("text_encoder"),
-        "audio_encoder": sizes.gib("audio_encoder", "float32"),
+        "audio_encoder": sizes.gib("audio_encoder"),
         "vae": sizes.gib("light_vae") if shape.vae == "light" else sizes.gib("vae"),
     }
     tokens = latent_tokens(shape)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.timebase import frames_to_seconds
-from soul_studio.project.model import Character, Marker, Project, Shot, Take, TimelineEntry
+from soul_studio.project.model import Character, Marker, MusicClip, Project, Shot, Take, TimelineEntry
 
 
 class Edit(ABC):
@@ -218,17 +218,16 @@ class RemoveShots(Edit):
         self._order = [copy.copy(e) for e in entries]
         self._saved = []
         keep: list[TimelineEntry] = []
-        carry = 0
+        carry: dict[str, int] = {}  # per track: a lift leaves its gap on that track only
         for i, entry in enumerate(entries):
             if entry.shot_id in self.shot_ids:
                 shot = project.shots[entry.shot_id]
                 self._saved.append((i, entry, shot))
                 if not self.ripple:
-                    carry += entry.gap_before + shot.frames(project.fps)
+                    carry[entry.track] = carry.get(entry.track, 0) + entry.gap_before + shot.frames(project.fps)
                 continue
-            if carry:
-                entry = TimelineEntry(entry.shot_id, entry.gap_before + carry)
-                carry = 0
+            if carry.get(entry.track):
+                entry = TimelineEntry(entry.shot_id, entry.gap_before + carry.pop(entry.track), entry.track)
             keep.append(entry)
         project.timeline.entries[:] = keep
         for _, _, shot in self._saved:
@@ -543,6 +542,38 @@ class SetTrackSwitch(Edit):
     def revert(self, project: Project) -> None:
         setattr(project.timeline.track(self.key), self.switch, self._old)
         project.notify("tracks", None)
+
+
+@dataclass
+class AddMusicClip(Edit):
+    clip: MusicClip
+    text: str = "Add Music"
+
+    def apply(self, project: Project) -> None:
+        project.timeline.music.append(self.clip)
+        project.notify("music", self.clip)
+
+    def revert(self, project: Project) -> None:
+        project.timeline.music.remove(self.clip)
+        project.notify("music", self.clip)
+
+
+@dataclass
+class RemoveMusicClip(Edit):
+    clip_id: str
+    text: str = "Remove Music"
+    _saved: tuple[int, MusicClip] | None = None
+
+    def apply(self, project: Project) -> None:
+        music = project.timeline.music
+        index = next(i for i, m in enumerate(music) if m.id == self.clip_id)
+        self._saved = (index, music.pop(index))
+        project.notify("music", None)
+
+    def revert(self, project: Project) -> None:
+        assert self._saved is not None
+        project.timeline.music.insert(*self._saved)
+        project.notify("music", None)
 
 
 class EditHistory:

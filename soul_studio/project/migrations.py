@@ -93,5 +93,6 @@ def _v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
     timeline = dict(data.get("timeline") or {})
     timeline["entries"] = [{**e, "track": e.get("track", "V1")} for e in timeline.get("entries", [])]
     timeline.setdefault("tracks", [])
+    timeline.setdefault("music", [])
     data["timeline"] = timeline
     return data

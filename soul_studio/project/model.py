@@ -53,6 +53,9 @@ class Character:
     framing: str = "portrait"
     voice: Voice = field(default_factory=Voice)
     mouth_box: tuple[float, float, float, float] | None = None
+    # Which face speaks when the portrait shows several (0-based, left to right); None:
+    # the one the detector is surest of.
+    face_index: int | None = None
     colour: str = CHARACTER_COLOURS[0]
     id: str = field(default_factory=new_id)
 
@@ -198,6 +201,26 @@ class TimelineEntry:
 
 
 @dataclass
+class MusicClip:
+    """A music or effects file on the M1 track from timeline frame ``start`` (seconds in/out of the file)."""
+
+    path: str
+    start: int = 0
+    audio_in: float = 0.0
+    audio_out: float | None = None
+    length: float | None = None
+    gain_db: float = 0.0
+    id: str = field(default_factory=new_id)
+
+    def seconds(self) -> float:
+        end = self.audio_out if self.audio_out is not None else (self.length or 0.0)
+        return max(0.0, end - self.audio_in)
+
+    def frames(self, fps: float) -> int:
+        return frame_count(self.seconds(), fps) if self.seconds() > 0 else 0
+
+
+@dataclass
 class Track:
     """A timeline track's switches. Dialogue tracks are keyed ``A:<character id>``."""
 
@@ -261,6 +284,7 @@ class Timeline:
     entries: list[TimelineEntry] = field(default_factory=list)
     markers: list[Marker] = field(default_factory=list)
     tracks: list[Track] = field(default_factory=list)
+    music: list[MusicClip] = field(default_factory=list)
 
     def index_of(self, shot_id: str) -> int:
         for i, entry in enumerate(self.entries):

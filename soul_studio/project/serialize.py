@@ -10,6 +10,7 @@ from soul_studio.project.model import (
     Character,
     Marker,
     MediaItem,
+    MusicClip,
     Project,
     ProjectSettings,
     Shot,
@@ -50,6 +51,7 @@ def project_to_dict(project: Project) -> dict[str, Any]:
             "entries": [dataclasses.asdict(e) for e in project.timeline.entries],
             "markers": [dataclasses.asdict(m) for m in project.timeline.markers],
             "tracks": [dataclasses.asdict(t) for t in project.timeline.tracks],
+            "music": [dataclasses.asdict(m) for m in project.timeline.music],
         },
         "media": [dataclasses.asdict(m) for m in project.media],
     }
@@ -75,6 +77,7 @@ def project_from_dict(data: dict[str, Any]) -> Project:
         entries=[TimelineEntry(**_fields(TimelineEntry, e)) for e in tl.get("entries", [])],
         markers=[Marker(**_fields(Marker, m)) for m in tl.get("markers", [])],
         tracks=[Track(**_fields(Track, t)) for t in tl.get("tracks", [])],
+        music=[MusicClip(**_fields(MusicClip, m)) for m in tl.get("music", [])],
     )
     return Project(
         name=data.get("name", "Untitled"),

@@ -73,6 +73,19 @@ def select_shots(project: Project, selectors: list[str] | None) -> list[str]:
     return chosen
 
 
+def face_notice(shot_name: str, take_path: str) -> str | None:
+    """The line that says which face of a group portrait spoke (None for a single face)."""
+    from engine.takes import read_sidecar
+
+    sidecar = read_sidecar(take_path) or {}
+    face = (sidecar.get("metadata") or {}).get("face") or {}
+    count, index = face.get("count") or 0, face.get("index")
+    if count < 2 or index is None:
+        return None
+    return (f"Shot '{shot_name}': animated face {int(index) + 1} of {count} (numbered left to right, detector "
+            f"confidence {float(face.get('confidence') or 0):.2f}); choose another with --face N or in the Cast panel")
+
+
 async def _start_manager(project: Project, history: EditHistory, journal: Path, backend: str | None,
                          attempts: int = ENGINE_START_ATTEMPTS, lock_fd: int | None = None) -> RenderManager:
     """Start the engine, trying again (bounded) when it dies while starting.
@@ -181,6 +194,11 @@ async def render_project(project: Project, shot_ids: list[str], quality: str, ba
             result = {manager.jobs[j].shot_id: manager.jobs[j].status for j in ids}
             for j in ids:
                 state = manager.jobs[j]
+                if state.status == "done" and state.take_path:
+                    shot = project.shots.get(state.shot_id)
+                    notice = face_notice((shot.name or shot.id) if shot else state.shot_id, state.take_path)
+                    if notice:
+                        print(notice)
                 if state.status == "failed":
                     from soul_studio.render.oneshot import failure_message
 

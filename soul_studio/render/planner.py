@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from engine.jobs import JobSpec, JobSpecError, file_fingerprint
 from engine.limits import special_file_problem
@@ -31,6 +33,7 @@ class FingerprintCache:
     """Content hashes of media files, recomputed only when size or mtime change."""
 
     _cache: dict[str, tuple[int, int, str]] | None = None
+    _derived: dict[tuple[str, str], Any] | None = None
 
     def get(self, path: Path) -> str | None:
         if self._cache is None:
@@ -46,6 +49,18 @@ class FingerprintCache:
         digest = file_fingerprint(path)
         self._cache[key] = (st.st_size, st.st_mtime_ns, digest)
         return digest
+
+    def derived(self, path: Path, kind: str, compute: Callable[[Path], Any]) -> Any:
+        """``compute(path)`` (e.g. a two-shot's speaker boxes), kept while the file's content is the same."""
+        digest = self.get(path)
+        if digest is None:
+            return compute(path)
+        if self._derived is None:
+            self._derived = {}
+        key = (kind, digest)
+        if key not in self._derived:
+            self._derived[key] = compute(path)
+        return self._derived[key]
 
 
 def _even(value: float) -> int:
@@ -130,6 +145,8 @@ def job_for_shot(
     options = options_for_backend(backend_options, backend)
     if backend == "soul" and project.settings.model_folder:
         options["model_folder"] = str(project.resolve(project.settings.model_folder))
+    if character.face_index is not None:
+        options["face_index"] = int(character.face_index)  # which face of a group portrait speaks
     prints: dict[str, str] = {}
     cache = fingerprints or FingerprintCache()
     for path in (portrait, audio):

@@ -38,7 +38,10 @@ def two_shot_speakers(project: Project, shot: Shot, character: Character, pictur
     partner_audio = project.resolve(shot.partner_audio)
     if partner_audio is not None and not partner_audio.exists():
         raise ShotNotRenderable(f"{partner.name}'s line in {shot.name or shot.id} is missing: {partner_audio}")
-    boxes = shot.speaker_boxes or detect_boxes(picture)
+    boxes = shot.speaker_boxes
+    if not boxes:
+        derived = getattr(fingerprints, "derived", None)
+        boxes = derived(picture, "speaker_boxes", detect_boxes) if derived else detect_boxes(picture)
     if len(boxes) != 2:
         raise ShotNotRenderable(f"{shot.name or shot.id} needs two speaker boxes, has {len(boxes)}; "
                                 "place them again in the Inspector")

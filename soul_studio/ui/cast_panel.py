@@ -32,6 +32,7 @@ from soul_studio.project.edits import AddCharacter, RemoveCharacter, SetCharacte
 from soul_studio.project.model import FRAMINGS, Character, Voice
 from soul_studio.ui.document import Document
 from soul_studio.ui.drops import portrait_edit
+from soul_studio.ui.face_picker import FacePicker
 from soul_studio.ui.inspector import FRAMING_LABELS
 from soul_studio.ui.media_cache import MediaCache, is_image
 from soul_studio.ui.theme import icon
@@ -146,6 +147,22 @@ class CastPanel(QWidget):
         choose.clicked.connect(self._choose_portrait)
         row.addWidget(choose)
         form.addRow("Portrait", row)
+        self.face_picker = FacePicker()
+        self.face_picker.setToolTip("Click the face that speaks")
+        self.face_picker.face_chosen.connect(lambda i: self._set({"face_index": int(i)}))
+        self.face_picker.analysed.connect(lambda _p: self._show_face_caption())
+        form.addRow("Face", self.face_picker)
+        face_row = QHBoxLayout()
+        self.face_caption = QLabel("")
+        self.face_caption.setObjectName("dim")
+        self.face_caption.setWordWrap(True)
+        face_row.addWidget(self.face_caption, 1)
+        self.face_auto = QToolButton()
+        self.face_auto.setText("Auto")
+        self.face_auto.setToolTip("Let the engine pick the face it is surest of")
+        self.face_auto.clicked.connect(lambda: self._set({"face_index": None}))
+        face_row.addWidget(self.face_auto)
+        form.addRow("", face_row)
         self.colour = QPushButton()
         self.colour.setFixedHeight(22)
         self.colour.clicked.connect(self._choose_colour)
@@ -266,6 +283,8 @@ class CastPanel(QWidget):
             if not self.name.hasFocus():
                 self.name.setText(c.name)
             self.portrait_label.setText(Path(c.portrait).name if c.portrait else "none — drop an image here")
+            self.face_picker.set_portrait(self.document.project.resolve(c.portrait), c.face_index)
+            self._show_face_caption()
             self.colour.setStyleSheet(f"background-color: {c.colour}; border: 1px solid #111;")
             self.framing.setCurrentIndex(max(0, self.framing.findData(c.framing)))
             if self.prompt.toPlainText() != c.prompt:
@@ -280,6 +299,22 @@ class CastPanel(QWidget):
                 spin.setEnabled(c.mouth_box is not None)
         finally:
             self._updating = False
+
+    def _show_face_caption(self) -> None:
+        c = self.character
+        n = len(self.face_picker.faces)
+        speaking = self.face_picker.speaking
+        if c is None or not c.portrait:
+            text = ""
+        elif n == 0:
+            text = "no face found yet; place the mouth box below if the picture has none"
+        elif n == 1:
+            text = "one face"
+        else:
+            how = "chosen" if c.face_index is not None else "automatic"
+            text = f"face {(speaking or 0) + 1} of {n} speaks ({how}); click another face to choose"
+        self.face_caption.setText(text)
+        self.face_auto.setEnabled(c is not None and c.face_index is not None)
 
     # --------------------------------------------------------------- edits
     def _set(self, changes: dict[str, object]) -> None:

@@ -109,6 +109,7 @@ class PreferencesDialog(QDialog):
         form.setVerticalSpacing(9)
         self.backend = QComboBox()
         labels = {"sketch": "Sketch — CPU animatic, no weights", "soul": "Soul — Wan2.2 on GPU",
+                  "infinitetalk": "InfiniteTalk — lip-sync from released weights, GPU",
                   "test": "Test pattern (diagnostics)"}
         for name in BACKENDS:
             self.backend.addItem(labels[name], name)

@@ -20,8 +20,10 @@ from engine.media import MediaError, probe_audio
 from soul_studio.project.cutting import CutError, append, close_gap, insert, overwrite, roll_edit
 from soul_studio.project.edits import Edit, trim_shot
 from soul_studio.project.edits_extra import CompoundEdit
-from soul_studio.project.model import Character, Placement, Shot
+from soul_studio.project.model import Character, Placement, Shot, Voice
 from soul_studio.render.split import split_keeping_picture
+from soul_studio.script import ScriptError, espeak_available
+from soul_studio.script.temp_voice import render_temp_voice, temp_voice_folder
 
 if TYPE_CHECKING:
     from soul_studio.ui.main_window import MainWindow
@@ -92,7 +94,8 @@ class EditCommands(QObject):
         return CompoundEdit([*done, last], text=last.text) if done else last
 
     # ---------------------------------------------------------- new shot
-    def new_shot(self, character: Character | None = None, audio: Path | None = None, text: str = "") -> Shot | None:
+    def new_shot(self, character: Character | None = None, audio: Path | None = None, text: str = "",
+                 temp: bool = False) -> Shot | None:
         """A shot for the character at the next cut at or after the playhead on V1 (rippling the rest)."""
         character = character or self.current_character()
         shot = Shot(character_id=character.id if character else None, text=text,
@@ -103,7 +106,7 @@ class EditCommands(QObject):
             except MediaError as exc:
                 self._say(f"Cannot use this audio: {exc}")
                 return None
-            shot.audio, shot.audio_length = self.project.relative(audio), info.duration
+            shot.audio, shot.audio_length, shot.temp_audio = self.project.relative(audio), info.duration, temp
         elif text:
             shot.hold_seconds = round(max(1.5, len(text.split()) / WORDS_PER_SECOND + 0.6), 2)
         here = self.window.editor.playhead
@@ -136,7 +139,22 @@ class EditCommands(QObject):
 
                 character = Character(name.title(), colour=self.project.next_character_colour())
                 self.window.document.push(AddCharacter(character))
+        temp = self._temp_voice(text.strip(), character)
+        if temp is not None:
+            return self.new_shot(character, audio=temp, text=text.strip(), temp=True)
         return self.new_shot(character, text=text.strip())
+
+    def _temp_voice(self, text: str, character: Character | None) -> Path | None:
+        """The line spoken by the character's espeak-ng voice (a temp line), or None without espeak."""
+        if not espeak_available() or self.project.folder is None:
+            return None
+        try:
+            line = render_temp_voice(text, character.voice if character else Voice(), temp_voice_folder(self.project),
+                                     label=character.name if character else "")
+        except (OSError, ValueError, ScriptError) as exc:
+            self._say(f"No temp voice ({exc}); the shot holds silently")
+            return None
+        return line.path
 
     def _ask_line(self) -> str:
         text, ok = QInputDialog.getText(self.window, "New Shot from Script Line",

@@ -169,7 +169,7 @@ class MainWindow(QMainWindow):
         w, h = max(1100, self.width()), max(680, self.height())
         self.resizeDocks([self.docks["media"], self.docks["inspector"]], [int(w * 0.2), int(w * 0.24)],
                          Qt.Orientation.Horizontal)
-        self.resizeDocks([self.docks["timeline"]], [int(h * 0.3)], Qt.Orientation.Vertical)
+        self.resizeDocks([self.docks["timeline"]], [int(h * 0.34)], Qt.Orientation.Vertical)
         self.resizeDocks([self.docks["inspector"], self.docks["queue"]], [int(h * 0.36), int(h * 0.28)],
                          Qt.Orientation.Vertical)
         self.resizeDocks([self.docks["media"], self.docks["cast"]], [int(h * 0.22), int(h * 0.40)],
@@ -250,6 +250,8 @@ class MainWindow(QMainWindow):
         a("reverse", "Play &Reverse (J)", lambda: self.viewer.shuttle(-1), "J")
         a("stop", "&Stop (K)", lambda: self.viewer.shuttle(0), "K")
         a("forward", "Play &Forward (L)", lambda: self.viewer.shuttle(1), "L")
+        a("slow_reverse", "Slow Reverse", lambda: self.viewer.slow(-1), "Shift+J")
+        a("slow_forward", "Slow Forward", lambda: self.viewer.slow(1), "Shift+L")
         a("prev_frame", "Previous Frame", lambda: self.viewer.step(-1), "Left")
         a("next_frame", "Next Frame", lambda: self.viewer.step(1), "Right")
         a("back_10", "Back 10 Frames", lambda: self.viewer.step(-10), "Shift+Left")
@@ -286,7 +288,7 @@ class MainWindow(QMainWindow):
                       "insert", "overwrite", "append", "-", "ripple_delete", "lift", "split", "close_gap", "-",
                       "ripple_start", "ripple_end", "roll"],
             "&Timeline": ["marker", "-", "zoom_in", "zoom_out", "zoom_fit", "-", "snap", "-", "prev_edit", "next_edit"],
-            "&Playback": ["play", "reverse", "stop", "forward", "-", "prev_frame", "next_frame", "back_10", "fwd_10",
+            "&Playback": ["play", "reverse", "stop", "forward", "slow_reverse", "slow_forward", "-", "prev_frame", "next_frame", "back_10", "fwd_10",
                           "start", "end", "-", "mark_in", "mark_out", "clear_in_out", "-", "fullscreen"],
             "&Render": ["render_draft", "render_final", "-", "render_missing", "render_drafts_all", "render_final_all",
                         "-", "auto_draft"],

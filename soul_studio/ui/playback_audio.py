@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from engine.timebase import frames_to_seconds
-from soul_studio.project.model import Project, audible_tracks, dialogue_track
+from soul_studio.project.model import MUSIC_TRACK, Project, audible_tracks, dialogue_track
 from soul_studio.ui.media_cache import PLAYBACK_RATE, MediaCache
 
 SILENCE_DB = -90.0
@@ -30,7 +30,7 @@ def mix(project: Project, cache: MediaCache, start_frame: int, seconds: float) -
     if not len(out):
         return out
     keys = sorted({dialogue_track(p.shot.character_id) for p in project.placements()})
-    audible = audible_tracks(project, keys)
+    audible = audible_tracks(project, [*keys, MUSIC_TRACK])
     for p in project.placements():
         shot = p.shot
         if not shot.audio or dialogue_track(shot.character_id) not in audible:
@@ -48,8 +48,27 @@ def mix(project: Project, cache: MediaCache, start_frame: int, seconds: float) -
         n = min(len(out) - dst0, len(pcm) - src0, int(round((s1 - max(s0, t0)) * PLAYBACK_RATE)))
         if n > 0:
             out[dst0:dst0 + n] += pcm[src0:src0 + n].astype(np.float32) / 32767.0
+    if MUSIC_TRACK in audible:
+        _mix_music(project, cache, out, t0)
     np.clip(out, -1.0, 1.0, out=out)
     return out
+
+
+def _mix_music(project: Project, cache: MediaCache, out: np.ndarray, t0: float) -> None:
+    for clip in project.timeline.music:
+        s0 = frames_to_seconds(clip.start, project.fps)
+        s1 = s0 + clip.seconds()
+        if s1 <= t0 or s0 >= t0 + len(out) / PLAYBACK_RATE:
+            continue
+        path = project.resolve(clip.path)
+        pcm = cache.audio(path) if path is not None else None
+        if pcm is None:
+            continue
+        dst0 = int(round((max(s0, t0) - t0) * PLAYBACK_RATE))
+        src0 = int(round((clip.audio_in + max(0.0, t0 - s0)) * PLAYBACK_RATE))
+        n = min(len(out) - dst0, len(pcm) - src0, int(round((s1 - max(s0, t0)) * PLAYBACK_RATE)))
+        if n > 0:
+            out[dst0:dst0 + n] += pcm[src0:src0 + n].astype(np.float32) / 32767.0 * 10 ** (clip.gain_db / 20)
 
 
 def at_speed(samples: np.ndarray, speed: float) -> np.ndarray:

@@ -21,7 +21,8 @@ from soul_studio.ui.document import Document
 from soul_studio.ui.settings import StudioSettings
 
 ManagerFactory = Callable[[Document, Callable[[Edit], None]], Any]
-DRAFT_FIELDS = ("text", "prompt", "audio", "audio_in", "audio_out", "hold_seconds", "seed", "framing", "character_id")
+DRAFT_FIELDS = ("text", "prompt", "audio", "audio_in", "audio_out", "hold_seconds", "seed", "framing", "character_id",
+                "handle_tail")
 
 
 def default_manager_factory(backend: str | None, journal_dir: Any = None,

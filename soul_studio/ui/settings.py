@@ -14,7 +14,7 @@ from PySide6.QtCore import QByteArray, QSettings
 
 APP_NAME = "SoulStudio"
 MAX_RECENT = 10
-BACKENDS = ("sketch", "soul", "test")
+BACKENDS = ("sketch", "soul", "infinitetalk", "test")
 
 
 class StudioSettings:

@@ -51,6 +51,11 @@ class TwoShotBox(QGroupBox):
         form = QFormLayout(self)
         form.setContentsMargins(10, 12, 10, 10)
         form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        note = QLabel("Rendered with both voices by the infinitetalk engine; other engines animate the shot's "
+                      "own character.")
+        note.setObjectName("dim")
+        note.setWordWrap(True)
+        form.addRow(note)
         self.partner = QComboBox()
         self.partner.setToolTip("A second character in the same picture (infinitetalk backend, multi adapter)")
         self.partner.activated.connect(self._partner_chosen)

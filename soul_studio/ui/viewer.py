@@ -25,6 +25,7 @@ from soul_studio.ui.theme import icon, mono_font
 from soul_studio.ui.timeline.panel import start_offset
 
 AUDIO_WINDOW_S = 120.0
+SHUTTLE_WINDOW_S = 20.0  # seconds of sound queued per J/L press (memory stays small at 8×)
 
 
 class FrameView(QWidget):
@@ -426,7 +427,7 @@ class Viewer(QWidget):
         """What plays at ``speed`` from the playhead: the mix, varispeeded (backwards for J)."""
         project = self.document.project
         here = self.editor.playhead
-        window = AUDIO_WINDOW_S * max(1.0, abs(speed))
+        window = (AUDIO_WINDOW_S if speed == 1.0 else SHUTTLE_WINDOW_S) * abs(speed)
         if speed < 0:
             start = max(0, here - int(window * float(fps_fraction(project.fps))))
             samples = playback_audio.mix(project, self.cache, start, frames_to_seconds(here - start, project.fps))
@@ -460,6 +461,14 @@ class Viewer(QWidget):
             speed = max(-8.0, min(8.0, self.speed * 2))
         else:
             speed = float(direction)
+        self.play(speed)
+
+    def slow(self, direction: int) -> None:
+        """Shift+J / Shift+L: half speed, then a quarter, in that direction (sound slowed down too)."""
+        if self.speed and (self.speed > 0) == (direction > 0) and abs(self.speed) < 1:
+            speed = max(0.25, abs(self.speed) / 2) * direction
+        else:
+            speed = 0.5 * direction
         self.play(speed)
 
     def _tick(self) -> None:

@@ -109,3 +109,37 @@ def colr_atom(path: Path) -> tuple[int, int, int]:
     assert at > 0, "no colr atom"
     body = data[at + 8 : at + 14]
     return int.from_bytes(body[0:2], "big"), int.from_bytes(body[2:4], "big"), int.from_bytes(body[4:6], "big")
+
+
+def test_takes_written_untagged_with_bt601_are_converted_on_the_way_through(tmp_path):
+    """A take from before movies were tagged: BT.601 matrix, no tags. The conform must not
+    pass its planes through as if they were BT.709."""
+    import av
+    import cv2
+
+    folder = tmp_path / "p"
+    (folder / "takes").mkdir(parents=True)
+    with av.open(str(folder / "takes" / "old.mp4"), "w") as c:
+        stream = c.add_stream("libx264", rate=24)
+        stream.width, stream.height, stream.pix_fmt = WIDTH, HEIGHT, "yuv420p"
+        stream.options = {"crf": "12"}
+        i420 = cv2.cvtColor(bars_image(WIDTH, HEIGHT), cv2.COLOR_RGB2YUV_I420)  # the old BT.601 path
+        for i in range(12):
+            frame = av.VideoFrame.from_ndarray(i420, format="yuv420p")
+            frame.pts = i
+            for packet in stream.encode(frame):
+                c.mux(packet)
+        for packet in stream.encode(None):
+            c.mux(packet)
+    project = Project(name="Old", fps=24.0, width=WIDTH, height=HEIGHT)
+    who = Character("Old")
+    project.characters.append(who)
+    shot = Shot(who.id, text="x", audio_length=0.5, audio_in=0.0, audio_out=0.5, name="Old")
+    shot.takes.append(Take("takes/old.mp4", job_hash="x", backend="sketch", quality="final"))
+    project.shots[shot.id] = shot
+    project.timeline.entries.append(TimelineEntry(shot.id))
+    save_project(project, folder / "old.soulproj", keep_backups=0)
+    result = export_project(project, "mp4", tmp_path / "old_cut.mp4", ExportOptions(stale_check=not_stale))
+    assert colour_tags(video_stream(ffprobe(result.path))) == BT709_TV
+    # Two 4:2:0 generations and OpenCV's approximate BT.601; read as BT.709 unconverted, red is 11 off.
+    assert_bars(bt709_to_rgb(first_frame(result.path)), tolerance=4.0)

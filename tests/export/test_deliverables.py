@@ -45,11 +45,16 @@ def check_av(video: dict, audio: list[dict], frames: int, fps: float, pcm: bool)
     assert abs(float(audio[0]["duration"]) - seconds) <= (1 / 48_000 if pcm else 1 / fps)
 
 
-def test_prores_is_apple_tagged_with_colr_vendor_and_timecode(project, out_dir):
-    result = export_project(project, "prores422hq", out_dir / "cut.mov", opts())
+@pytest.mark.parametrize(("fmt", "profile", "tag", "pix_fmts"), [
+    ("prores422hq", "HQ", "apch", ("yuv422p10le",)),
+    ("prores422lt", "LT", "apcs", ("yuv422p10le",)),
+    ("prores4444", "4444", "ap4h", ("yuva444p10le", "yuva444p12le")),  # FFmpeg decodes 4444 as 12-bit
+])
+def test_prores_is_apple_tagged_with_colr_vendor_and_timecode(project, out_dir, fmt, profile, tag, pix_fmts):
+    result = export_project(project, fmt, out_dir / "cut.mov", opts())
     info, video, audio = probe(result.path)
-    assert (video["codec_name"], video["profile"], video["codec_tag_string"]) == ("prores", "HQ", "apch")
-    assert video["pix_fmt"] == "yuv422p10le"
+    assert (video["codec_name"], video["profile"], video["codec_tag_string"]) == ("prores", profile, tag)
+    assert video["pix_fmt"] in pix_fmts
     assert video["tags"]["vendor_id"] == "apl0"
     assert colour_tags(video) == BT709_TV
     assert timecode(info) == "01:00:00:00"

@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
 from engine.backends import backend_class
 from engine.backends.base import BackendError, BackendUnavailable, RenderContext
@@ -29,7 +30,15 @@ def media(tmp_path_factory, astronaut, speech):
     return folder
 
 
-def _job(folder, media, tmp_path, fps=23.976, duration=1.2, **options) -> JobSpec:
+@pytest.fixture(scope="module")
+def backend():
+    """One backend for the module: it keeps each adapter variant's pipeline warm between renders."""
+    made = InfiniteTalkBackend()
+    yield made
+    made.unload()
+
+
+def _job(folder, media, tmp_path, fps=23.976, duration=0.8, **options) -> JobSpec:
     opts = {"model_folder": str(folder), "allow_cpu": True, "render_size": [64, 48], "steps": 1,
             "window_frames": 17, "motion_frames": 5, "min_window_frames": 9, "guidance_text": 1.0,
             "guidance_audio": 2.0}
@@ -75,21 +84,40 @@ def test_folder_validation_names_each_problem(tiny_folder, folder_copy):
         report.raise_for_errors()
 
 
-def test_render_writes_a_take_at_23976_with_exact_frames(tiny_folder, media, tmp_path):
+def test_audio_encoder_in_the_published_pretraining_layout_validates_and_loads(tiny_folder, pipe, folder_copy):
+    from safetensors.torch import load_file, save_file
+
+    from engine.backends.soul.folder import read_safetensors_header
+
+    names = read_safetensors_header(tiny_folder / "audio_encoder" / "model.safetensors")
+    assert any(n.startswith("wav2vec2.") for n in names) and any(n.startswith("quantizer.") for n in names)
+    assert any(n.endswith("pos_conv_embed.conv.weight_g") for n in names)
+    published = load_file(str(tiny_folder / "audio_encoder" / "model.safetensors"))
+    loaded = pipe.audio_encoder.state_dict()
+    assert torch.equal(loaded["encoder.layers.1.attention.q_proj.weight"],
+                       published["wav2vec2.encoder.layers.1.attention.q_proj.weight"])
+    weights = folder_copy / "audio_encoder" / "model.safetensors"
+    damaged = load_file(str(weights))
+    del damaged["wav2vec2.encoder.layers.0.feed_forward.output_dense.bias"]
+    save_file(damaged, str(weights))
+    text = "\n".join(validate_model_folder(folder_copy).errors)
+    assert "lacks tensor encoder.layers.0.feed_forward.output_dense.bias" in text
+
+
+def test_render_writes_a_take_at_23976_with_exact_frames(tiny_folder, media, tmp_path, backend):
     from engine.takes import write_take
 
     job = _job(tiny_folder, media, tmp_path)
-    assert job.frame_count == 29
-    backend = InfiniteTalkBackend()
+    assert job.frame_count == 19
     backend.load(job.options)
     progress, previews = [], []
     ctx = RenderContext(on_progress=lambda p, eta: progress.append(p), on_preview=previews.append,
                         preview_interval_s=0.0)
     result = write_take(backend, job, ctx)
     info = probe_video(job.output_path)
-    assert info.frame_count == 29 and (info.width, info.height) == (96, 72)
+    assert info.frame_count == 19 and (info.width, info.height) == (96, 72)
     frames = np.stack(read_frames(job.output_path))
-    assert frames.shape == (29, 72, 96, 3) and frames.std() > 5
+    assert frames.shape == (19, 72, 96, 3) and frames.std() > 5
     sidecar = json.loads(open(result.sidecar_path).read())
     meta = sidecar.get("backend_meta", sidecar)
     text = json.dumps(meta)
@@ -98,7 +126,7 @@ def test_render_writes_a_take_at_23976_with_exact_frames(tiny_folder, media, tmp
     assert progress[-1].fraction == pytest.approx(1.0)
 
 
-def test_same_seed_same_frames_and_a_two_shot_routes_two_voices(tiny_folder, media, tmp_path):
+def test_same_seed_same_frames_and_a_two_shot_routes_two_voices(tiny_folder, media, tmp_path, backend):
     class Sink:
         def __init__(self):
             self.frames = []
@@ -106,30 +134,48 @@ def test_same_seed_same_frames_and_a_two_shot_routes_two_voices(tiny_folder, med
         def write(self, f):
             self.frames.append(f)
 
-    backend = InfiniteTalkBackend()
-    job = _job(tiny_folder, media, tmp_path, fps=25.0, duration=0.6)
+    job = _job(tiny_folder, media, tmp_path, fps=25.0, duration=0.32)
     a, b = Sink(), Sink()
     meta = backend.render(job, a, RenderContext())
     backend.render(job, b, RenderContext())
-    assert len(a.frames) == 15 and all(np.array_equal(x, y) for x, y in zip(a.frames, b.frames))
+    assert len(a.frames) == 8 and all(np.array_equal(x, y) for x, y in zip(a.frames, b.frames))
     assert meta["adapter"] == "single" and meta["speakers"] == 1 and meta["passes_per_step"] == 2
     speakers = [{"audio_path": str(media / "line.wav"), "audio_in": 0.0, "box": [0.0, 0.1, 0.5, 0.9]},
                 {"audio_path": None, "box": [0.5, 0.1, 1.0, 0.9]}]
     two = job.replace(options={**job.options, "speakers": speakers})
     c = Sink()
     meta2 = backend.render(two, c, RenderContext())
-    assert meta2["adapter"] == "multi" and meta2["speakers"] == 2 and len(c.frames) == 15
+    assert meta2["adapter"] == "multi" and meta2["speakers"] == 2 and len(c.frames) == 8
     with pytest.raises(BackendError, match="face box"):
         backend.render(two.replace(options={**two.options, "speakers": [speakers[0], {"audio_path": None}]}),
                        Sink(), RenderContext())
 
 
-def test_draft_without_lora_falls_back_and_says_so(tiny_folder, media, tmp_path):
+def test_draft_without_lora_falls_back_and_says_so(tiny_folder, media, tmp_path, backend):
     class Sink:
         def write(self, f):
             pass
 
-    job = _job(tiny_folder, media, tmp_path, fps=24.0, duration=0.4, steps=1).replace(quality="draft")
-    meta = InfiniteTalkBackend().render(job, Sink(), RenderContext())
+    job = _job(tiny_folder, media, tmp_path, fps=24.0, duration=0.25, steps=1).replace(quality="draft", audio_path=None)
+    meta = backend.render(job, Sink(), RenderContext())
     assert meta["preset"]["lora"] is None and meta["preset"]["fallbacks"]
-    assert meta["frames"] == 10 and meta["preset"]["shift"] == 2.0
+    assert meta["audio"] is False and meta["passes_per_step"] == 1  # silence needs no audio guidance pass
+    assert meta["frames"] == 6 and meta["preset"]["shift"] == 2.0
+    from engine.backends.infinitetalk.lora import DRAFT_PRESET
+    from engine.backends.infinitetalk.presets import PRESETS
+
+    assert {k: PRESETS["draft"][k] for k in ("steps", "guidance_text", "guidance_audio", "shift")} == {
+        k: DRAFT_PRESET[k] for k in ("steps", "guidance_text", "guidance_audio", "shift")}
+
+
+def test_presets_and_buckets():
+    from engine.backends.infinitetalk.presets import PresetError, bucket_size, resolve_preset
+
+    assert bucket_size("480p", 1920, 1080) == (896, 448) and bucket_size("720p", 1920, 1080) == (1280, 704)
+    assert bucket_size("480p", 1080, 1920) == (448, 832) and bucket_size("720p", 1000, 1000) == (960, 960)
+    final = resolve_preset("final", {"steps": 30})
+    assert final["steps"] == 30 and final["guidance_text"] == 5.0 and final["shift"] == 11.0  # 720p
+    assert resolve_preset("final", {"resolution": "480p"})["shift"] == 7.0
+    assert resolve_preset("draft", {}, lora_path="/x.safetensors")["steps"] == 4
+    with pytest.raises(PresetError, match="resolution"):
+        resolve_preset("final", {"resolution": "4k"})

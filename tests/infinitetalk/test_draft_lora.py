@@ -12,7 +12,12 @@ from engine.backends.infinitetalk.lora_testing import (
     tiny_lora_state_dict,
     write_tiny_lora,
 )
-from tests.infinitetalk.conftest import TINY_I2V, tiny_inputs, tiny_transformer
+from tests.infinitetalk.tiny_i2v import TINY_I2V, tiny_inputs, tiny_transformer
+
+
+@pytest.fixture
+def transformer():
+    return tiny_transformer()
 
 
 def _out(model, dtype=torch.float32):

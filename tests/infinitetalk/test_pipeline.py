@@ -116,3 +116,13 @@ def test_call_renders_a_two_speaker_window(multi_pipe, astronaut, speech):
     assert frames.shape == (FRAMES, H, W, 3) and frames.dtype == np.uint8
     with pytest.raises(ValueError, match="face box"):
         multi_pipe(astronaut, "x", [speech["a"], speech["b"]], FRAMES, W, H, num_inference_steps=1)
+
+
+def test_bfloat16_pipeline_runs_the_audio_layers(tiny_folder, rgb, speech):
+    """bf16 is what CUDA loads: the adapter's float32 norms must accept bf16 weights."""
+    from engine.backends.infinitetalk.loader import LoadOptions, load_infinitetalk_pipeline
+
+    pipe16 = load_infinitetalk_pipeline(tiny_folder, LoadOptions(dtype="bfloat16"))
+    assert pipe16.transformer.dtype == torch.bfloat16 and pipe16.audio_adapter.dtype == torch.bfloat16
+    out, first = _sample(pipe16, rgb, speech["a"], steps=1, gt=5.0, ga=4.0)
+    assert out.dtype == torch.float32 and torch.isfinite(out).all() and torch.equal(out[:, :, :1], first)

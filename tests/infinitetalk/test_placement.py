@@ -17,7 +17,7 @@ from engine.backends.placement import (
     estimate_peak,
     oom_guard,
 )
-from tests.infinitetalk.conftest import tiny_inputs, tiny_transformer
+from tests.infinitetalk.tiny_i2v import tiny_inputs, tiny_transformer
 
 
 @pytest.mark.parametrize(("card", "mode"), [(23.5, "group_offload"), (47.5, "model_offload"), (79.0, "resident")])

@@ -61,7 +61,9 @@ def test_one_face_falls_back_to_the_reference_halves():
 
 def test_close_faces_are_cut_at_the_mid_line():
     boxes = boxes_from_faces([(300, 50, 100, 100), (100, 60, 100, 100)], 500, 400)  # given right to left
-    (l0, _, l1, _), (r0, _, r1, _) = boxes
+    (l0, ly0, l1, _), (r0, ry0, r1, _) = boxes
     assert l0 < l1 == r0 < r1 and l1 == pytest.approx(0.5)
+    assert l0 <= 150 / 500 <= l1 and r0 <= 350 / 500 <= r1  # each box holds its own face's centre
+    assert ly0 == pytest.approx((60 - 50) / 400) and ry0 == pytest.approx(0.0)  # and that face's height
     assert validate_boxes([[0.6, 0, 0.9, 1], [0.1, 0, 0.4, 1]]) == ["speaker boxes must be listed left to right"]
     assert "inside the picture" in validate_boxes([[0.2, 0.1, 1.2, 0.9]])[0]

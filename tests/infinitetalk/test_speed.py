@@ -9,7 +9,12 @@ import torch
 
 from engine.backends.base import BackendError
 from engine.backends.infinitetalk.speed import apply_speed_options, set_attention_backend
-from tests.infinitetalk.conftest import tiny_inputs
+from tests.infinitetalk.tiny_i2v import tiny_inputs, tiny_transformer
+
+
+@pytest.fixture
+def transformer():
+    return tiny_transformer()
 
 
 def _out(model):

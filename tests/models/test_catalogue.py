@@ -59,7 +59,7 @@ def test_catalogue_command_prints_sources_licences_and_json(capsys):
 @pytest.fixture
 def tiny_model_with_lora(tmp_path):
     from engine.backends.infinitetalk.lora_testing import write_tiny_lora
-    from tests.infinitetalk.conftest import tiny_transformer
+    from tests.infinitetalk.tiny_i2v import tiny_transformer
 
     model = tiny_transformer()
     root = tmp_path / "it"

@@ -46,3 +46,17 @@ def test_first_run_opens_the_catalogue_with_the_chosen_folder(qtbot, tmp_path, m
     qtbot.keyClicks(dialog.folder_edit, "/models/it")
     qtbot.mouseClick(dialog.catalogue_button, Qt.MouseButton.LeftButton)
     assert shown == ["hf download Wan-AI/Wan2.1-I2V-14B-480P-Diffusers --local-dir /models/it"]
+
+
+def test_preferences_pick_infinitetalk_as_the_engine(qtbot, tmp_path):
+    from soul_studio.ui.dialogs import PreferencesDialog
+    from soul_studio.ui.settings import StudioSettings
+
+    settings = StudioSettings(tmp_path / "studio.ini")
+    prefs = PreferencesDialog(settings)
+    qtbot.addWidget(prefs)
+    index = prefs.backend.findData("infinitetalk")
+    assert index >= 0 and "InfiniteTalk" in prefs.backend.itemText(index)
+    prefs.backend.setCurrentIndex(index)
+    prefs.apply()
+    assert StudioSettings(tmp_path / "studio.ini").default_backend == "infinitetalk"

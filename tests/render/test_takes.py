@@ -102,3 +102,22 @@ def test_overlapping_tracks_flatten_upper_wins(project):
     pieces = [(p.shot.id, p.shown) for p in project.picture_placements()]
     assert pieces == [(base.id, (0, 12)), ("over", (12, 36)), (base.id, (36, 48))]
     assert project.placement_at(20).shot is over and project.duration_frames() == 48
+
+
+def test_lift_on_v1_leaves_v2_where_it_is(project):
+    from soul_studio.project.edits import RemoveShots
+    from soul_studio.project.model import TimelineEntry
+
+    ada = project.characters[0]
+    first = project.timeline_shots()[0]
+    second = Shot(character_id=ada.id, hold_seconds=1.0, id="second")
+    over = Shot(character_id=ada.id, hold_seconds=0.5, id="over")
+    project.shots.update({second.id: second, over.id: over})
+    project.timeline.entries += [TimelineEntry("over", 40, "V2"), TimelineEntry("second")]
+    before = {p.shot.id: (p.start, p.end) for p in project.placements()}
+    history = EditHistory(project)
+    history.push(RemoveShots([first.id], ripple=False))
+    after = {p.shot.id: (p.start, p.end) for p in project.placements()}
+    assert after == {"over": before["over"], "second": before["second"]}
+    history.undo()
+    assert {p.shot.id: (p.start, p.end) for p in project.placements()} == before

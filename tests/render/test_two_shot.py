@@ -84,6 +84,19 @@ def test_infinitetalk_job_carries_both_speakers_left_to_right(project: Project):
                            backend="infinitetalk")
     assert [s["character"] for s in swapped.options["speakers"]] == ["Bo", "Ada"]
     assert swapped.content_hash() != job.content_hash()
+    from soul_studio.render import two_shot
+    from soul_studio.render.planner import FingerprintCache
+
+    calls = []
+    real = two_shot.detect_boxes
+    cache = FingerprintCache()
+    try:
+        two_shot.detect_boxes = lambda p: calls.append(p) or real(p)
+        first = job_for_shot(project, shot, "final", backend="infinitetalk", fingerprints=cache)
+        again = job_for_shot(project, shot, "final", backend="infinitetalk", fingerprints=cache)
+    finally:
+        two_shot.detect_boxes = real
+    assert len(calls) == 1 and first.content_hash() == again.content_hash() == swapped.content_hash()
     sketch = job_for_shot(project, shot, "draft", backend="sketch")
     assert "speakers" not in sketch.options  # other backends render the shot's own character
 
@@ -173,3 +186,21 @@ def test_registered_models_reach_infinitetalk_jobs_locally_and_on_the_farm(proje
     assert submitted[0].options["draft_lora"] == str(lora.resolve())
     soul_job = job_for_shot(project, project.timeline_shots()[0], "final", backend="soul", backend_options=options)
     assert "infinitetalk" not in soul_job.options
+
+
+def test_exported_dialogue_holds_both_lines(project: Project):
+    from soul_studio.export.cut import plan_cut
+    from soul_studio.export.options import ExportOptions
+    from soul_studio.export.soundtrack import build_soundtrack
+
+    shot = _make_two_shot(project, EditHistory(project))
+    clip = build_soundtrack(project, plan_cut(project, ExportOptions()))
+    rate = clip.sample_rate
+    mono = clip.mono()
+    loud = lambda a, b: float(np.sqrt(np.mean(mono[int(a * rate):int(b * rate)] ** 2)))  # noqa: E731
+    assert clip.duration == pytest.approx(3.0, abs=0.05)
+    assert loud(0.25, 0.45) > 0.05 and loud(2.2, 2.7) > 0.05  # Ada alone, then Bo alone
+    EditHistory(project).push(SetShotFields(shot.id, {"audio": None, "audio_length": None}))
+    silent_own = build_soundtrack(project, plan_cut(project, ExportOptions())).mono()
+    assert float(np.sqrt(np.mean(silent_own[int(2.2 * rate):int(2.7 * rate)] ** 2))) > 0.05  # Bo is still heard
+    assert float(np.sqrt(np.mean(silent_own[int(0.25 * rate):int(0.45 * rate)] ** 2))) < 1e-3

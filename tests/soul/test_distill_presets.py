@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 
 import numpy as np
@@ -90,23 +91,87 @@ def _distilled(pipe, tmp_path, rank):
 
 
 @pytest.mark.parametrize("rank", [0, 4])
-def test_use_student_swaps_weights_and_scheduler_then_restores(trained_pipe, tmp_path, rank):
+def test_use_student_swaps_in_the_student_and_the_final_stays_bit_identical(trained_pipe, tmp_path, rank):
     pipe = trained_pipe
     folder = _distilled(pipe, tmp_path, rank)
     before = {k: v.clone() for k, v in pipe.transformer.state_dict().items()}
     scheduler = pipe.scheduler
     transformer = pipe.transformer
+
+    def render(steps: int) -> np.ndarray:
+        return np.concatenate(list(pipe(np.full((64, 64, 3), 120, np.uint8), "hello", None, 24.0, 5, 64, 64,
+                                        num_inference_steps=steps, guidance_text=1.0, guidance_audio=1.0,
+                                        generator=torch.Generator().manual_seed(0))))
+
+    final_before = render(2)
     with use_student(pipe, folder) as meta:
         assert meta["steps"] == 4 and pipe.transformer is transformer
         assert type(pipe.scheduler).__name__ == "FlowMatchEulerDiscreteScheduler"
-        changed = any(not torch.equal(before[k], v) for k, v in pipe.transformer.state_dict().items())
-        assert changed
-        frames = np.concatenate(list(pipe(np.full((64, 64, 3), 120, np.uint8), "hello", None, 24.0, 5, 64, 64,
-                                          num_inference_steps=meta["steps"], guidance_text=1.0, guidance_audio=1.0,
-                                          generator=torch.Generator().manual_seed(0))))
-        assert frames.shape == (5, 64, 64, 3)
+        draft = render(meta["steps"])
+        latents = torch.randn(1, 16, 2, 4, 4, generator=torch.Generator().manual_seed(3))
+        with torch.no_grad():
+            student_out = pipe.transformer(hidden_states=latents, timestep=torch.tensor([500.0]),
+                                           encoder_hidden_states=torch.zeros(1, 4, 32), return_dict=False)[0]
+    assert draft.shape == (5, 64, 64, 3)
     assert pipe.scheduler is scheduler
-    assert all(torch.allclose(before[k], v, atol=1e-6) for k, v in pipe.transformer.state_dict().items())
+    assert all(torch.equal(before[k], v) for k, v in pipe.transformer.state_dict().items())
+    assert np.array_equal(render(2), final_before)
+    with torch.no_grad():
+        teacher_out = pipe.transformer(hidden_states=latents, timestep=torch.tensor([500.0]),
+                                       encoder_hidden_states=torch.zeros(1, 4, 32), return_dict=False)[0]
+    assert not torch.allclose(student_out, teacher_out, atol=1e-6)  # the student really ran
+
+
+def test_bf16_lora_draft_never_alters_the_teacher(tmp_path):
+    """Folding a LoRA into bf16 weights and out again changes bits; the hooks never write them."""
+    from engine.backends.soul.train.lora import LoraHooks, add_lora, apply_lora_delta, lora_modules, save_lora
+
+    teacher = _tiny_teacher()
+    student = copy.deepcopy(teacher)
+    add_lora(student, rank=4)
+    gen = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for mod in lora_modules(student).values():
+            mod.lora_B.weight.copy_(torch.randn(mod.lora_B.weight.shape, generator=gen) * 0.05)
+    save_lora(student, tmp_path / "lora")
+    # in fp32 the hooks compute exactly what the LoRA-wrapped student computes
+    x32 = torch.randn(1, 16, 2, 4, 4, generator=gen)
+    args32 = {"timestep": torch.tensor([500.0]), "encoder_hidden_states": torch.zeros(1, 4, 32), "return_dict": False}
+    with torch.no_grad():
+        wrapped = student(hidden_states=x32, **args32)[0]
+        hooks32 = LoraHooks(tmp_path / "lora")
+        hooks32.attach(teacher)
+        hooked = teacher(hidden_states=x32, **args32)[0]
+        hooks32.detach()
+    assert torch.allclose(hooked, wrapped, atol=1e-5)
+    teacher = teacher.to(torch.bfloat16)
+    original = {k: v.clone() for k, v in teacher.state_dict().items()}
+    x = torch.randn(1, 16, 2, 4, 4, generator=gen).to(torch.bfloat16)
+    args = {"timestep": torch.tensor([500.0]), "encoder_hidden_states": torch.zeros(1, 4, 32, dtype=torch.bfloat16),
+            "return_dict": False}
+    with torch.no_grad():
+        plain = teacher(hidden_states=x, **args)[0]
+        hooks = LoraHooks(tmp_path / "lora")
+        assert hooks.attach(teacher) == len(lora_modules(student))
+        drafted = teacher(hidden_states=x, **args)[0]
+        hooks.detach()
+        again = teacher(hidden_states=x, **args)[0]
+    assert not torch.equal(plain, drafted)
+    assert torch.equal(plain, again)
+    assert all(torch.equal(original[k], v) for k, v in teacher.state_dict().items())
+    apply_lora_delta(teacher, tmp_path / "lora", 1.0)
+    apply_lora_delta(teacher, tmp_path / "lora", -1.0)
+    changed = sum(int((original[k] != v).sum()) for k, v in teacher.state_dict().items())
+    assert changed > 0  # why renders never merge
+
+
+def _tiny_teacher():
+    from diffusers import WanTransformer3DModel
+
+    torch.manual_seed(2)
+    return WanTransformer3DModel(patch_size=(1, 2, 2), num_attention_heads=2, attention_head_dim=16, in_channels=16,
+                                 out_channels=16, text_dim=32, freq_dim=32, ffn_dim=64, num_layers=2,
+                                 rope_max_seq_len=64).eval()
 
 
 def test_light_decoder_for_a_pipeline(trained_pipe, tmp_path):

@@ -260,3 +260,44 @@ def test_generate_long_cancels_between_steps():
         generate_long(FakeGenerator(), plan, np.zeros(10, np.float32), np.zeros((16, 16, 3), np.uint8), sink,
                       RenderContext(cancel=token, on_progress=on_progress))
     assert len(sink.frames) < 200
+
+
+SHIFT = torch.tensor([0.9, -0.9, 0.0]).view(1, 3, 1, 1, 1)
+
+
+def test_codebook_corrections_are_what_the_next_chunk_sees():
+    """The corrected motion latents, not the drifted ones, condition the next chunk (checked on values)."""
+    from engine.backends.soul.codebook import Codebook, face_tokens
+
+    class Drifting(FakeGenerator):
+        def generate_chunk(self, request):
+            result = super().generate_chunk(request)
+            lat = result.latents.clone()
+            if request.window.index == 1:
+                lat[:, :, -2:] += SHIFT  # chunk 2's tail drifts off the identity's colours
+            return ChunkResult(frames=result.frames, latents=lat)
+
+    gen = Drifting()
+    plan = plan_chunks(61, window=25, motion_latents=2)
+    config = CodebookConfig(size=8, threshold=0.05)
+    ref = np.full((16, 16, 3), 140, np.uint8)
+    ref[:8] = 60
+    result = generate_long(gen, plan, np.zeros(61 * 700, np.float32), ref, ListSink(), seed=1, codebook=config)
+    assert len(gen.requests) == len(plan) >= 3
+    ref_latents = gen.encode_reference(ref)
+    chunk0 = gen.encode_frames(np.asarray(_frames_of(gen, 0)))
+    book = Codebook.build([ref_latents, face_tokens(chunk0, None)], config)
+    tail = gen.encode_frames(np.asarray(_frames_of(gen, 1)))[:, :, -2:]
+    drifted = tail + SHIFT
+    corrected, report = book.correct(drifted)
+    assert report.replaced > 0 and result.codebook_replacements[1] == report.replaced
+    assert torch.allclose(gen.requests[1].cond_latents[:, :, 1:], chunk0[:, :, -2:])  # no drift: untouched
+    seen = gen.requests[2].cond_latents
+    assert torch.equal(seen[:, :, :1], ref_latents)  # the pivot reference latent heads every chunk
+    assert torch.allclose(seen[:, :, 1:], corrected)
+    assert not torch.allclose(seen[:, :, 1:], drifted)
+
+
+def _frames_of(gen, index):
+    w = gen.requests[index].window
+    return [np.full((gen.size, gen.size, 3), frame_value(w.frame_start + k), np.uint8) for k in range(w.num_frames)]

@@ -51,6 +51,14 @@ def test_jkl_play_varispeed_audio_at_every_speed(qtbot, studio, tone_shot):
         base = base or f
         assert f == pytest.approx(base * speed, rel=0.06)  # an octave up per doubling, as on a deck
     QTest.keyClick(view, Qt.Key.Key_K)
+    studio.editor.set_playhead(48)
+    for presses, speed in ((1, 0.5), (2, 0.25)):  # Shift+L: slow motion, the sound slowed down with it
+        for _ in range(presses):
+            QTest.keyClick(view, Qt.Key.Key_L, Qt.KeyboardModifier.ShiftModifier)
+        assert viewer.speed == speed
+        assert _pitch(viewer.last_audio[: RATE // 2, 0]) == pytest.approx(base * speed, rel=0.08)
+        QTest.keyClick(view, Qt.Key.Key_K)
+        studio.editor.set_playhead(48)
     assert viewer.speed == 0
     studio.editor.set_playhead(72)
     QTest.keyClick(view, Qt.Key.Key_J)

@@ -42,6 +42,10 @@ def test_new_shot_for_character_from_audio_and_from_a_line(qtbot, studio, portra
     _key(studio, Qt.Key.Key_L, CTRL_ALT)
     line = project.shots[studio.editor.current_shot]
     assert line.text == "Out. Just out." and project.character(line.character_id).name == "Ben"
+    from soul_studio.script import espeak_available
+
+    if espeak_available():  # the line is spoken by a temp voice (marked temp for delivery warnings)
+        assert line.temp_audio and line.audio and 0.5 < line.duration < 4.0
     index = studio.document.undo_stack.index()
     studio.actions["undo"].trigger()
     studio.actions["undo"].trigger()  # the shot, then the new character

@@ -116,3 +116,39 @@ def test_mute_solo_lock_from_the_track_headers(qtbot, studio, two_speakers):
     view.setFocus()
     QTest.keyClick(view, Qt.Key.Key_Delete)
     assert ada in project.shots
+
+
+def test_music_dropped_on_m1_is_heard_and_exported_unless_muted(qtbot, studio, two_speakers, make_audio, tmp_path):
+    from tests.ui.conftest import drop_files
+
+    ada, ben = two_speakers
+    project = studio.document.project
+    view = studio.timeline.view
+    view.set_ppf(4.0)
+    music = make_audio("music.wav", 1.0, bursts=[(0.0, 1.0)])
+    row = view.row_rect("M1")
+    drop_files(view, [music], QPoint(int(view.layout.x(48) - view.horizontalScrollBar().value()), int(row.center().y())))
+    (clip,) = project.timeline.music
+    assert clip.start == 48 and clip.frames(24.0) == 24
+    studio.cache.audio(project.resolve(clip.path))
+    studio.cache.audio(project.resolve(project.shots[ben].audio))
+    qtbot.waitUntil(lambda: studio.cache.pending() == 0, timeout=10_000)
+    from soul_studio.ui import playback_audio
+
+    with_music = playback_audio.mix(project, studio.cache, 48, 0.5)
+    headers = studio.timeline.headers
+    QTest.mouseClick(headers, Qt.MouseButton.LeftButton, pos=headers.switch_rect(
+        dialogue_track(project.shots[ben].character_id), "mute").center().toPoint())
+    only_music = playback_audio.mix(project, studio.cache, 48, 0.5)
+    assert np.abs(only_music).max() > 0.2 and not np.allclose(only_music, with_music)
+
+    from soul_studio.export import ExportOptions, export_project
+
+    out = tmp_path / "m.mp4"
+    export_project(project, "mp4", out, ExportOptions(final_delivery=False))
+    sound = load_audio(out, 48_000, 1).samples[0]
+    assert np.sqrt(np.mean(sound[: 48_000] ** 2)) > 0.05  # Ada is heard
+    music_part = sound[int(2.1 * 48_000): int(2.9 * 48_000)]
+    expected = load_audio(music, 48_000, 1).samples[0][int(0.1 * 48_000): int(0.9 * 48_000)]
+    # Ben is muted: what is heard after 2 s is the music alone
+    assert np.sqrt(np.mean(music_part ** 2)) == pytest.approx(np.sqrt(np.mean(expected ** 2)), rel=0.15)

@@ -13,6 +13,10 @@ Modules, each with one job:
 - :mod:`.colour`     Lab colour anchoring between windows
 - :mod:`.folder`, :mod:`.loader`   folder layout, validation, loading
 - :mod:`.presets`    draft/final settings and render sizes
+- :mod:`.placement`, :mod:`.memory`   where the models live on the GPU, from the measured free VRAM
+- :mod:`.lora`       the lightx2v distillation LoRA of drafts, attached by hooks
+- :mod:`.speed`      attention backend and ``torch.compile``
+- :mod:`.speakers`   speaker boxes of a two-shot from the face detector
 - :mod:`.backend`    ``InfiniteTalkBackend``: JobSpec → frames in a sink
 - :mod:`.testing`    tiny folders in the published layouts
 

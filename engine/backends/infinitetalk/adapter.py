@@ -52,7 +52,10 @@ class AudioProjModel(nn.Module):
         b = torch.relu(self.proj_latter(latter.flatten(2)))
         x = torch.relu(self.proj_mid(torch.cat([a, b], dim=1)))
         x = self.proj_tokens(x).unflatten(-1, (self.tokens, self.cross_dim))
-        return self.norm(x.float()).to(x.dtype)
+        if isinstance(self.norm, nn.LayerNorm):  # in float32 whatever the weights' dtype (the reference's autocast)
+            norm = self.norm
+            x = F.layer_norm(x.float(), (self.cross_dim,), norm.weight.float(), norm.bias.float(), norm.eps).to(x.dtype)
+        return x
 
 
 class AudioCrossAttention(nn.Module):

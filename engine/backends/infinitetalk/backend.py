@@ -234,6 +234,8 @@ class InfiniteTalkBackend(Backend):
             face_box=tuple(o["face_box"]) if o.get("face_box") else None, motion_noise=bool(o.get("motion_noise")),
             seed=int(job.seed),
         )
+        if not any(sp.get("audio_path") for sp in speakers):
+            settings.guidance_audio = 1.0  # silence is the null audio: its guidance pass would change nothing
         scheduler = pipe.scheduler
         try:
             pos, neg = pipe.encode_prompt(prompt, negative)

@@ -84,7 +84,8 @@ def place_pipeline(pipe: Any, options: LoadOptions, device: torch.device) -> Non
     opts = {"placement": options.placement, "group_blocks": options.group_blocks, "vae_tiling": options.vae_tiling,
             "cpu_offload": options.cpu_offload}
     width, height = (1280, 720) if options.resolution == "720p" else (832, 480)
-    pipe.placement = plan_placement(None if free is None else free / GIB, width, height, 81, opts)
+    speakers = 2 if options.adapter == "multi" else 1  # a two-shot adds the routing scores to the plan
+    pipe.placement = plan_placement(None if free is None else free / GIB, width, height, 81, opts, speakers=speakers)
     apply_placement(pipe, pipe.placement, device)
     pipe.speed = apply_speed_options(pipe, {"attention_backend": options.attention_backend,
                                             "torch_compile": options.torch_compile})

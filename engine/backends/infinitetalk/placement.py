@@ -38,7 +38,8 @@ def _parameters(options: Mapping[str, Any]) -> dict[str, int]:
 def plan_for(width: int, height: int, frames: int, options: Mapping[str, Any], speakers: int = 1) -> MemoryPlan:
     """The memory plan of one window of this render."""
     window = min(int(frames), int(options.get("window_frames", 81)))
-    draft = bool(options.get("_draft_lora"))
+    # The draft LoRA's factors sit on the GPU while a draft renders; plan for them unless told there is none.
+    draft = bool(options.get("_draft_lora", True))
     return memory_plan(RenderShape(int(width), int(height), max(5, window), max(1, speakers)),
                        _parameters(options), draft_lora=draft)
 

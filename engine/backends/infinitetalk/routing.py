@@ -53,16 +53,18 @@ def apply_wan_rotary(x: torch.Tensor, freqs_cos: torch.Tensor, freqs_sin: torch.
 
 
 def reference_attention_map(
-    query: torch.Tensor, key: torch.Tensor, masks: torch.Tensor, ref_tokens: int, chunk: int = 4096
+    query: torch.Tensor, key: torch.Tensor, masks: torch.Tensor, ref_tokens: int, chunk: int | None = None
 ) -> torch.Tensor:
     """Per-class attention of every video token to the portrait frame's regions.
 
     ``query``/``key``: (B, S, heads, head_dim) after RoPE; ``masks``: (classes, ref_tokens)
     float, one row per speaker then the background, over the first latent frame's tokens.
     Returns (B, classes, S): mean over heads of ``sum(attn · mask) / sum(mask)``.
-    Computed in float32 in query chunks so memory stays bounded at full size.
+    Computed in float32 in query chunks of at most 2**26 attention weights (256 MB), so
+    memory stays bounded at full size (the reference holds the whole map).
     """
     b, s, heads, d = query.shape
+    chunk = chunk or max(1, 2**26 // max(1, b * heads * ref_tokens))
     ref_k = key[:, :ref_tokens].float().transpose(1, 2)  # (B, H, R, d)
     weights = masks.to(query.device, torch.float32)
     weights = weights / weights.sum(-1, keepdim=True).clamp_min(1.0)  # (C, R)

@@ -149,17 +149,29 @@ def build_tiny_backbone(root: Path, seed: int) -> None:
 
 
 def build_tiny_audio_encoder(folder: Path, seed: int) -> None:
-    """A two-layer Wav2Vec2Model with chinese-wav2vec2-base's feature-extractor settings."""
-    from transformers import Wav2Vec2Config, Wav2Vec2FeatureExtractor, Wav2Vec2Model
+    """A two-layer wav2vec2 saved the way TencentGameMate/chinese-wav2vec2-base is published.
+
+    That checkpoint is a ``Wav2Vec2ForPreTraining``: tensors under ``wav2vec2.``, the
+    quantizer and projection heads beside them, and the positional convolution's weight
+    norm under the old ``weight_g``/``weight_v`` names. ``Wav2Vec2Model`` loads it as is.
+    """
+    from safetensors.torch import load_file, save_file
+    from transformers import Wav2Vec2Config, Wav2Vec2FeatureExtractor, Wav2Vec2ForPreTraining
 
     s = TINY
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        Wav2Vec2Model(Wav2Vec2Config(
+        Wav2Vec2ForPreTraining(Wav2Vec2Config(
             hidden_size=s["audio_dim"], num_hidden_layers=s["audio_layers"], num_attention_heads=2,
             intermediate_size=64, conv_dim=(16,) * 7, num_conv_pos_embeddings=16, num_conv_pos_embedding_groups=2,
-            do_stable_layer_norm=False, feat_extract_norm="group", vocab_size=32,
+            do_stable_layer_norm=False, feat_extract_norm="group", vocab_size=32, codevector_dim=16,
+            proj_codevector_dim=16, num_codevectors_per_group=8,
         )).save_pretrained(folder)
+    weights = folder / "model.safetensors"
+    renamed = {k.replace("parametrizations.weight.original0", "weight_g").replace("parametrizations.weight.original1",
+                                                                                   "weight_v"): v
+               for k, v in load_file(str(weights)).items()}
+    save_file(renamed, str(weights), metadata={"format": "pt"})
     Wav2Vec2FeatureExtractor(
         feature_size=1, sampling_rate=16_000, padding_value=0.0, do_normalize=True, return_attention_mask=False,
     ).save_pretrained(folder)

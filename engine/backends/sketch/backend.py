@@ -12,7 +12,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -122,6 +122,29 @@ def prefetched(draw: Callable[[int], np.ndarray], n: int, depth: int = 2) -> Gen
         worker.join(timeout=10)
 
 
+def ahead(items: Iterator[Any], fn: Callable[[Any], Any], depth: int = 2) -> Generator[tuple[Any, Any], None, None]:
+    """Yield ``(item, fn(item))`` for each of ``items``, ``fn`` running ahead on a worker thread.
+
+    The same flat-memory hand-over as :func:`prefetched` (``items`` is pulled on the
+    worker, so an upstream generator's own worker feeds this one).
+    """
+    source = iter(items)
+    done = object()
+
+    def step(_i: int) -> tuple[Any, Any]:
+        item = next(source, done)
+        return (item, None) if item is done else (item, fn(item))
+
+    inner = prefetched(step, 1 << 62, depth)
+    try:
+        for item, value in inner:
+            if item is done:
+                return
+            yield item, value
+    finally:
+        inner.close()
+
+
 def _ken_burns_amount(job: JobSpec) -> float:
     """Total zoom-in over the shot: off unless the job asks (a full-frame resample per frame)."""
     value = job.options.get("ken_burns", False)
@@ -214,17 +237,22 @@ class SketchBackend(Backend):
                 frame = cv2.warpAffine(frame, m, (W, H), flags=interp, borderMode=cv2.BORDER_REPLICATE)
             return frame
 
-        # Frames are drawn one or two ahead on a worker thread while this thread encodes:
-        # OpenCV and numpy release the GIL, so drawing and encoding share the cores.
-        frames = prefetched(draw, n) if job.options.get("pipeline", True) else (draw(i) for i in range(n))
+        # Frames are drawn one or two ahead on a worker thread, converted to the encoder's
+        # pixel format on a second one (when the sink offers that) while this thread
+        # encodes: OpenCV, swscale and x264 release the GIL, so the three share the cores.
+        pipelined = bool(job.options.get("pipeline", True))
+        prepare = getattr(sink, "prepare", None) if pipelined else None
+        frames = prefetched(draw, n) if pipelined else (draw(i) for i in range(n))
+        stream = ahead(frames, prepare) if prepare is not None else ((f, f) for f in frames)
         try:
-            for i, frame in enumerate(frames):
+            for i, (frame, ready) in enumerate(stream):
                 ctx.cancel.check()
-                sink.write(frame)
+                sink.write(ready)
                 ctx.progress(Progress(frames_done=i + 1, frames_total=n))
                 if ctx.wants_preview():
                     ctx.preview(frame)
         finally:
+            stream.close()
             frames.close()
 
         return {
@@ -248,4 +276,4 @@ class SketchBackend(Backend):
         }
 
 
-__all__ = ["SketchBackend", "face_index_option", "load_dialogue", "plan_mouth", "prefetched"]
+__all__ = ["SketchBackend", "ahead", "face_index_option", "load_dialogue", "plan_mouth", "prefetched"]

@@ -8,8 +8,9 @@ half-widths, so roll and yaw come for free. The lips split along the photo's low
 lip line: everything above it (upper lip, and any teeth the photo shows) lifts a little
 with the upper lip; everything below (lower lip, chin) drops with the jaw along a
 lens-shaped profile that is zero at the corners, so the corners stay joined. Corners
-spread for wide shapes and draw in for rounded ones; ``press`` thins the lips together
-(M, B, P) and ``tuck`` lifts the lower lip under the upper teeth (F, V). The displacement
+spread for wide shapes and draw in for rounded ones; ``press`` closes any gap the photo
+shows and thins the lips together (M, B, P); ``tuck`` lifts the lower lip under the
+upper teeth (F, V). The displacement
 fades to nothing at the cheeks, under the chin and at the nose, is solved backwards by
 fixed-point iteration on a coarse grid and applied with one remap of a small region.
 The gap that opens is the mouth's cavity, shaded from the darkest colours of the
@@ -18,7 +19,9 @@ photo's own lip line, with a soft edge.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
@@ -27,6 +30,8 @@ from engine.backends.sketch import landmarks as lm
 from engine.backends.sketch.landmarks import face_frame
 
 _SIDE_FADE = (1.55, 2.45)  # |u| where the displacement starts and finishes fading out
+_QUANT = 40  # control steps per unit: a step moves the lips about half a pixel at 720p
+_KEEP = 48  # solved poses kept per rig (about 0.5 MB each at 720p)
 
 
 def _smoothstep(edge0: float | np.ndarray, edge1: float | np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -53,10 +58,10 @@ def lip_shape(mouth_open: float, width: float, press: float = 0.0, tuck: float =
     p = float(np.clip(press, 0.0, 1.0))
     t = float(np.clip(tuck, 0.0, 1.0))
     o *= (1.0 - p) * (1.0 - 0.7 * t)
-    drop = 0.6 * o * (1.0 - 0.25 * max(0.0, w)) + 0.12 * o * max(0.0, -w)
+    drop = 0.55 * o * (1.0 - 0.25 * max(0.0, w)) + 0.15 * o * max(0.0, -w)
     lift = (0.1 + 0.05 * max(0.0, w) + 0.06 * max(0.0, -w)) * o
-    corners = 0.13 * w if w > 0 else 0.24 * w
-    exponent = 0.75 + 0.25 * w
+    corners = 0.13 * w if w > 0 else 0.3 * w
+    exponent = 0.75 + 0.25 * w if w > 0 else 0.75 + 0.35 * w
     return LipShape(drop=drop, lift=lift, corners=corners, exponent=exponent, press=p, tuck=t)
 
 
@@ -80,7 +85,7 @@ class LipRig:
                          ("top", lm.UPPER_OUTER), ("bottom", lm.LOWER_OUTER))}
         self.v_nose = float(min(uv[lm.NOSE_BASE, 1], self._curves["top"][1].min() - 0.25))
         self.v_chin = float(max(uv[lm.CHIN, 1], self._curves["bottom"][1].max() + 0.4))
-        self.iterations = 4 if quality == "final" else 3
+        self.iterations = 3
         # The region: the face-frame rectangle the displacement lives in, as picture pixels.
         u_lo, u_hi = -_SIDE_FADE[1] * self.a_left, _SIDE_FADE[1] * self.a_right
         v_lo, v_hi = (self.v_nose - 0.1) * a, self._chin_fade_end() * a
@@ -91,14 +96,19 @@ class LipRig:
         self.valid = self.x1 - self.x0 >= 8 and self.y1 - self.y0 >= 8 and a >= 3.0
         w, h = self.x1 - self.x0, self.y1 - self.y0
         self._size = (w, h)
-        self.step = step = max(1, int(a // 10))
+        self.step = step = max(1, int(a // 7))
         gw, gh = -(-w // step) + 2, -(-h // step) + 2
         cols = (np.arange(gw, dtype=np.float64) - 0.5) * step - 0.5
         rows = (np.arange(gh, dtype=np.float64) - 0.5) * step - 0.5
         self._gx, self._gy = np.meshgrid(cols, rows)
         U, V = self._to_uv(self._gx + self.x0 + 0.5, self._gy + self.y0 + 0.5)
         self.U, self.V = U.astype(np.float32), V.astype(np.float32)
+        # Face coordinates of every region pixel, for the per-pixel solve around the opening.
+        FX, FY = np.meshgrid(np.arange(w, dtype=np.float64) + self.x0 + 0.5, np.arange(h, dtype=np.float64) + self.y0 + 0.5)
+        fine_u, fine_v = self._to_uv(FX, FY)
+        self._fine_u, self._fine_v = fine_u.astype(np.float32), fine_v.astype(np.float32)
         self.colours = self._cavity_colours(stage, xy)
+        self._solved: OrderedDict[tuple[int, ...], Any] = OrderedDict()
 
     # --- geometry -------------------------------------------------------------------------
 
@@ -171,6 +181,7 @@ class LipRig:
         top, bottom, upper_inner = self._at("top", us), self._at("bottom", us), self._at("upper_inner", us)
         low_t = np.maximum(0.05, bottom - split)  # lower lip thickness
         up_t = np.maximum(0.05, upper_inner - top)  # upper lip thickness
+        rest_gap = np.clip(split - upper_inner, 0.0, 1.2 * up_t)  # lips apart in the photo (teeth)
         chin_end = self._chin_fade_end()
         gap_top = split - shape.lift * lens * side
         gap_bottom = split + shape.drop * lens * side
@@ -188,18 +199,51 @@ class LipRig:
             fade = 1.0 - _smoothstep(0.35 * reach, reach, above)
             upper_lip = 1.0 - _smoothstep(up_t, 1.8 * up_t, above)
             d_up = -shape.lift * lens * fade + 0.15 * shape.press * up_t * upper_lip * np.clip(above / up_t, 0, 1)
+            if shape.press > 0.0:
+                # Pressed lips meet: the upper lip slides down over any teeth the photo shows.
+                over = 1.0 - _smoothstep(0.0, 1.5 * up_t, upper_inner - vs)
+                d_up = d_up + shape.press * rest_gap * over
             vs = V - np.where(upper, d_up, d_low) * side
         gap = ~upper & (V < gap_bottom)
         return vs, gap
 
     def apply(self, frame: np.ndarray, mouth_open: float, width: float, press: float = 0.0,
               tuck: float = 0.0) -> None:
-        """Warp ``frame`` (H×W×3 uint8, stage-sized) in place for these controls."""
+        """Warp ``frame`` (H×W×3 uint8, stage-sized) in place for these controls.
+
+        Controls are quantised to 1/40 of their range (about half a pixel of lip motion)
+        and the solved warp of each recent pose is kept, so held and repeated mouth
+        shapes cost one remap.
+        """
         if not self.valid:
             return
-        shape = lip_shape(mouth_open, width, press, tuck)
-        if shape.drop < 0.004 and abs(shape.corners) < 0.003 and shape.press < 0.01 and shape.tuck < 0.01:
+        key = tuple(int(round(float(np.clip(v, lo, 1.0)) * _QUANT)) for v, lo in
+                    ((mouth_open, 0.0), (width, -1.0), (press, 0.0), (tuck, 0.0)))
+        solved = self._solved.get(key)
+        if solved is None:
+            shape = lip_shape(*(k / _QUANT for k in key))
+            if shape.drop < 0.004 and abs(shape.corners) < 0.003 and shape.press < 0.01 and shape.tuck < 0.01:
+                solved = ()
+            else:
+                solved = self._solve(shape)
+            self._solved[key] = solved
+            if len(self._solved) > _KEEP:
+                self._solved.popitem(last=False)
+        else:
+            self._solved.move_to_end(key)
+        if not solved:
             return
+        map_x, map_y, paint = solved
+        roi = frame[self.y0: self.y1, self.x0: self.x1]
+        warped = cv2.remap(roi, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        if paint is not None:
+            (xa, xb, ya, yb), a3, colour = paint
+            patch = warped[ya:yb, xa:xb].astype(np.float32)
+            warped[ya:yb, xa:xb] = np.clip(patch * (1.0 - a3) + colour, 0, 255).astype(np.uint8)
+        roi[...] = warped
+
+    def _solve(self, shape: LipShape) -> tuple[np.ndarray, np.ndarray, Any]:
+        """The backward maps of one pose and its cavity (box, alpha, premultiplied colour)."""
         us = self._horizontal(self.U, self.V, shape)
         vs, _ = self._vertical(us, self.V, shape)
         sx, sy = self._to_xy(us, vs)
@@ -211,29 +255,20 @@ class LipRig:
             big = (map_x.shape[1] * f, map_x.shape[0] * f)
             map_x = cv2.resize(map_x, big, interpolation=cv2.INTER_LINEAR)
             map_y = cv2.resize(map_y, big, interpolation=cv2.INTER_LINEAR)
-        map_x, map_y = map_x[f: f + h, f: f + w], map_y[f: f + h, f: f + w]
+        map_x, map_y = np.ascontiguousarray(map_x[f: f + h, f: f + w]), np.ascontiguousarray(map_y[f: f + h, f: f + w])
         box = self._gap_box(shape, pad=f + 2) if shape.drop + shape.lift > 0.015 else None
-        fine = None
-        if box is not None:
-            # Around the opening the field jumps from the upper to the lower lip: solve it
-            # per pixel there, so no coarse cell mixes the two sides.
-            xa, xb, ya, yb = box
-            X, Y = np.meshgrid(np.arange(xa, xb, dtype=np.float64) + self.x0 + 0.5,
-                               np.arange(ya, yb, dtype=np.float64) + self.y0 + 0.5)
-            U, V = (c.astype(np.float32) for c in self._to_uv(X, Y))
-            us_fine = self._horizontal(U, V, shape)
-            vs_fine, _ = self._vertical(us_fine, V, shape)
-            px, py = self._to_xy(us_fine, vs_fine)
-            map_x = map_x.copy()
-            map_y = map_y.copy()
-            map_x[ya:yb, xa:xb] = px - self.x0 - 0.5
-            map_y[ya:yb, xa:xb] = py - self.y0 - 0.5
-            fine = (box, V, us_fine)
-        roi = frame[self.y0: self.y1, self.x0: self.x1]
-        warped = cv2.remap(roi, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        if fine is not None:
-            self._paint_cavity(warped, shape, *fine)
-        roi[...] = warped
+        if box is None:
+            return map_x, map_y, None
+        # Around the opening the field jumps from the upper to the lower lip: solve it
+        # per pixel there, so no coarse cell mixes the two sides.
+        xa, xb, ya, yb = box
+        U, V = self._fine_u[ya:yb, xa:xb], self._fine_v[ya:yb, xa:xb]
+        us_fine = self._horizontal(U, V, shape)
+        vs_fine, _ = self._vertical(us_fine, V, shape)
+        px, py = self._to_xy(us_fine, vs_fine)
+        map_x[ya:yb, xa:xb] = px - self.x0 - 0.5
+        map_y[ya:yb, xa:xb] = py - self.y0 - 0.5
+        return map_x, map_y, self._cavity(shape, box, V, us_fine)
 
     def _gap_box(self, shape: LipShape, pad: int = 2) -> tuple[int, int, int, int] | None:
         """The opened gap's bounding box in region pixels (xa, xb, ya, yb), or None if empty."""
@@ -249,14 +284,14 @@ class LipRig:
             return None
         return xa, xb, ya, yb
 
-    def _paint_cavity(self, warped: np.ndarray, shape: LipShape, box: tuple[int, int, int, int], V: np.ndarray,
-                      us: np.ndarray) -> None:
-        """Shade the opened gap at full resolution with the portrait's own dark lip colours.
+    def _cavity(self, shape: LipShape, box: tuple[int, int, int, int], V: np.ndarray,
+                us: np.ndarray) -> tuple[tuple[int, int, int, int], np.ndarray, np.ndarray] | None:
+        """The opened gap's soft alpha and shading from the portrait's own dark lip colours.
 
         ``box`` is the region-pixel box the fine field was solved on, ``V``/``us`` its
-        output v and source u per pixel.
+        output v and source u per pixel. Returns the box, alpha (h, w, 1) and the colour
+        already multiplied by alpha, or None when nothing opens.
         """
-        xa, xb, ya, yb = box
         lens = np.clip(1.0 - us * us, 0.0, 1.0) ** shape.exponent
         side = 1.0 - _smoothstep(_SIDE_FADE[0], _SIDE_FADE[1], np.abs(us))
         split = self._at("split", us)
@@ -265,7 +300,7 @@ class LipRig:
         edge = np.minimum(V - top, bottom - V) * self.a
         alpha = np.clip(edge / soft + 0.3, 0.0, 1.0) * (lens > 0)
         if not alpha.any():
-            return
+            return None
         depth = np.clip((V - top) / np.maximum(bottom - top, 1e-3), 0.0, 1.0)
         dark, deep, low = self.colours
         # Deepest under the upper lip, a little light from the lower lip and tongue below.
@@ -273,9 +308,8 @@ class LipRig:
         t_deep = (1.0 - _smoothstep(0.0, 0.5, depth))[..., None] * 0.6 + (1.0 - lens[..., None]) * 0.4
         colour = dark[None, None] * (1.0 - t_deep) + deep[None, None] * t_deep
         colour = colour * (1.0 - t_low) + low[None, None] * t_low
-        patch = warped[ya:yb, xa:xb].astype(np.float32)
         a3 = alpha[..., None].astype(np.float32)
-        warped[ya:yb, xa:xb] = np.clip(patch * (1.0 - a3) + colour * a3, 0, 255).astype(np.uint8)
+        return box, a3, (colour * a3).astype(np.float32)
 
 
 __all__ = ["LipRig", "LipShape", "lip_shape"]

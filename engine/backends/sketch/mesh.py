@@ -15,6 +15,8 @@ import contextlib
 import importlib.util
 import io
 import os
+import sys
+import types
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -75,8 +77,24 @@ def _protobuf_shim() -> None:
         message_factory.MessageFactory.GetPrototype = get_prototype  # type: ignore[attr-defined]
 
 
+def _matplotlib_stub() -> None:
+    """``import mediapipe`` imports its drawing helpers, which import ``matplotlib.pyplot``.
+
+    The app bundle leaves matplotlib out; the sketch engine never draws with those
+    helpers, so where matplotlib is not installed an empty stand-in satisfies the import.
+    """
+    if "matplotlib" in sys.modules or importlib.util.find_spec("matplotlib") is not None:
+        return
+    stub = types.ModuleType("matplotlib")
+    stub.pyplot = types.ModuleType("matplotlib.pyplot")  # type: ignore[attr-defined]
+    sys.modules["matplotlib"] = stub
+    sys.modules["matplotlib.pyplot"] = stub.pyplot  # type: ignore[attr-defined]
+
+
 def load_solutions() -> tuple[Any, Any, Any]:
+    """MediaPipe's face_detection, face_mesh and selfie_segmentation solution modules."""
     _protobuf_shim()
+    _matplotlib_stub()
     with _quiet(), warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         from mediapipe.python.solutions import face_detection, face_mesh, selfie_segmentation

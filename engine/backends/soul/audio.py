@@ -1,10 +1,13 @@
-"""Audio features for the soul model: Wav2Vec2 hidden states, one window per video frame.
+"""Audio features for the soul model: encoder hidden states, one window per video frame.
 
-Wav2Vec2 runs at 16 kHz and emits a feature every 320 samples (50 Hz). The hidden
-states of all its transformer layers are stacked (lower layers carry phonetics, upper
-ones prosody), resampled linearly to the video frame rate, and each video frame gets
-the features of itself plus ``context`` frames on each side (edges repeat). Long clips
-are encoded in overlapping segments so memory stays flat however long the line is.
+The encoder is Whisper's (the Soul default) or Wav2Vec2 (see :mod:`.audio_checkpoint`).
+Both run at 16 kHz and emit a feature every 320 samples (50 Hz). The hidden states of
+all encoder layers are stacked (lower layers carry phonetics, upper ones prosody),
+resampled linearly to the video frame rate, and each video frame gets the features of
+itself plus ``context`` frames on each side (edges repeat). Long clips are encoded in
+overlapping segments so memory stays flat however long the line is; Whisper's segments
+fit inside its fixed input window (30 s for the published models), whose padding is cut
+off again.
 """
 
 from __future__ import annotations
@@ -36,32 +39,45 @@ def frame_windows(features: torch.Tensor, context: int) -> torch.Tensor:
 
 
 class SoulAudioEncoder:
-    """Wraps a ``Wav2Vec2Model`` and its feature extractor; see the module docstring."""
+    """Wraps a ``WhisperEncoder`` or ``Wav2Vec2Model`` and its feature extractor; see the module docstring."""
 
     def __init__(self, model: torch.nn.Module, feature_extractor: object, context_frames: int = 2,
                  segment_seconds: float = 20.0, margin_seconds: float = 1.0) -> None:
+        from engine.backends.soul.audio_checkpoint import samples_per_feature
+
         self.model = model
         self.feature_extractor = feature_extractor
+        self.kind = "whisper" if model.config.model_type == "whisper" else "wav2vec2"
         self.context_frames = int(context_frames)
         self.segment_seconds = float(segment_seconds)
         self.margin_seconds = float(margin_seconds)
-        self.hop = int(math.prod(model.config.conv_stride))
+        if self.kind == "whisper":  # segment + both margins must fit the fixed input window
+            window = float(feature_extractor.n_samples) / MODEL_RATE
+            self.margin_seconds = min(self.margin_seconds, window / 8)
+            self.segment_seconds = min(self.segment_seconds, window - 2 * self.margin_seconds)
+        self.hop = samples_per_feature(self.kind, model, feature_extractor)
 
     @property
     def num_layers(self) -> int:
-        return int(self.model.config.num_hidden_layers)
+        cfg = self.model.config
+        return int(cfg.encoder_layers if self.kind == "whisper" else cfg.num_hidden_layers)
 
     @property
     def width(self) -> int:
-        return int(self.model.config.hidden_size)
+        cfg = self.model.config
+        return int(cfg.d_model if self.kind == "whisper" else cfg.hidden_size)
 
     def _hidden(self, samples: np.ndarray) -> torch.Tensor:
         """Stacked hidden states (T, layers, width) of one segment."""
         param = next(self.model.parameters())
         inputs = self.feature_extractor(samples, sampling_rate=MODEL_RATE, return_tensors="pt")
-        values = inputs["input_values"].to(device=param.device, dtype=param.dtype)
+        key = "input_features" if self.kind == "whisper" else "input_values"
+        values = inputs[key].to(device=param.device, dtype=param.dtype)
         out = self.model(values, output_hidden_states=True)
-        return torch.stack(out.hidden_states[1:], dim=2)[0].float()
+        hidden = torch.stack(out.hidden_states[1:], dim=2)[0].float()
+        if self.kind == "whisper":  # drop the encoder frames of the window's zero padding
+            hidden = hidden[: max(1, math.ceil(len(samples) / self.hop))]
+        return hidden
 
     @torch.no_grad()
     def hidden_states(self, samples: np.ndarray) -> torch.Tensor:

@@ -4,10 +4,16 @@ Options read from ``job.options`` (all optional except the model folder):
 
 - ``model_folder``: local folder in the layout of :mod:`.folder` (or ``SOUL_MODEL_FOLDER``)
 - ``allow_cpu``: run without CUDA (slow; tests use it with tiny models)
-- ``device``, ``dtype``, ``vae_dtype``, ``cpu_offload``, ``vae_tiling``: see :class:`LoadOptions`
-- ``steps``, ``guidance_text``, ``guidance_audio``, ``negative_prompt``, ``batch_cfg``
+- ``device``, ``dtype``, ``vae_dtype``: see :class:`LoadOptions`
+- ``placement`` (auto, resident, model_offload, group_offload), ``vae_tiling`` (auto by default),
+  ``group_blocks``, ``cpu_offload`` (the older spelling of model_offload): decided from the
+  measured free VRAM unless pinned; an out-of-memory names the option that fits
+- ``attention_backend`` (diffusers' dispatcher: native, flash, sage, ...), ``torch_compile``
+- ``steps``, ``guidance_text``, ``guidance_audio``, ``negative_prompt`` (Wan's official one by
+  default), ``batch_cfg``
 - ``resolution``: a preset of :data:`RESOLUTIONS`, or ``render_size``: [width, height]
-- ``max_frames``: the longest single pass (default 241); longer shots are generated in chunks
+- ``max_frames``: the longest single pass (default and maximum 121, the length the model was
+  trained on); longer shots are generated in chunks
 
 The model renders at a preset resolution and ``4k+1`` frames; frames are then scaled
 to cover ``job.width``×``job.height`` and exactly ``job.frame_count`` are written.
@@ -34,7 +40,7 @@ from engine.backends.base import (
 from engine.jobs import JobSpec
 
 MODEL_FOLDER_ENV = "SOUL_MODEL_FOLDER"
-MAX_SINGLE_PASS_FRAMES = 241  # ~10 s at 24 fps; longer shots go through long-form chunking
+MAX_SINGLE_PASS_FRAMES = 121  # Wan2.2-TI2V's training length (5 s at 24 fps); longer shots are chunked
 # quality → (steps, guidance_text, guidance_audio)
 QUALITY_DEFAULTS: dict[str, tuple[int, float, float]] = {
     "draft": (12, 1.0, 3.0),
@@ -45,6 +51,13 @@ QUALITY_DEFAULTS: dict[str, tuple[int, float, float]] = {
 def _model_folder(options: dict[str, Any] | None) -> str | None:
     folder = (options or {}).get("model_folder") or os.environ.get(MODEL_FOLDER_ENV)
     return str(folder) if folder else None
+
+
+def _load_key(o: dict[str, Any]) -> tuple[Any, ...]:
+    """The options that change how the model is loaded and placed (a change reloads it)."""
+    return (o.get("device"), o.get("dtype"), o.get("vae_dtype"), o.get("placement") or "auto",
+            o.get("vae_tiling"), o.get("group_blocks"), bool(o.get("cpu_offload")),
+            o.get("attention_backend") or None, o.get("torch_compile") or None)
 
 
 def _cuda() -> tuple[bool, str, float]:
@@ -97,12 +110,14 @@ class SoulBackend(Backend):
 
     def load_key(self, job: JobSpec) -> tuple[Any, ...]:
         o = job.options
-        return (self.name, _model_folder(o), o.get("device"), o.get("dtype"), o.get("vae_dtype"),
-                bool(o.get("cpu_offload")), bool(o.get("vae_tiling")))
+        return (self.name, _model_folder(o), *_load_key(o))
 
     # -------------------------------------------------------------- loading
-    def load(self, options: dict[str, Any]) -> None:
-        """Validate and load the model folder named in ``options``; a no-op when already warm."""
+    def load(self, options: dict[str, Any], shape: tuple[int, int, int] | None = None) -> None:
+        """Validate and load the model folder named in ``options``; a no-op when already warm.
+
+        ``shape`` (width, height, frames of the largest chunk) sizes the automatic placement.
+        """
         from engine.backends.soul.loader import LoadOptions, load_soul_pipeline
 
         folder = _model_folder(options)
@@ -110,11 +125,10 @@ class SoulBackend(Backend):
             raise BackendUnavailable("the soul backend needs a model folder",
                                      hint=f"set the model folder in Preferences (option model_folder or {MODEL_FOLDER_ENV})")
         cuda, _, _ = _cuda()
-        load_options = LoadOptions.from_options(options)
+        load_options = LoadOptions.from_options(options, **({"shape": shape} if shape else {}))
         if not cuda and not options.get("allow_cpu") and load_options.device in (None, "cuda"):
             raise BackendUnavailable("the soul backend needs a CUDA GPU", hint="use the sketch backend on this machine")
-        key = (folder, load_options.device, load_options.dtype, load_options.vae_dtype,
-               load_options.cpu_offload, load_options.vae_tiling)
+        key = (folder, *_load_key(options), tuple(load_options.shape))
         if self.pipe is not None and self._key == key:
             return
         self.unload()
@@ -135,6 +149,18 @@ class SoulBackend(Backend):
         except ImportError:  # pragma: no cover - torch is a dependency
             pass
 
+    def _oom_guard(self, stage: str) -> Any:
+        """An out-of-memory inside becomes a GpuMemoryError naming the placement that would fit."""
+        from engine.backends.placement import oom_guard
+
+        return oom_guard(stage, getattr(self.pipe, "soul_placement", None), getattr(self.pipe, "soul_memory_plan", None),
+                         smaller="render a draft at 480p")
+
+    def _placement_meta(self) -> dict[str, Any]:
+        placement = getattr(self.pipe, "soul_placement", None)
+        return {"placement": placement.to_dict() if placement is not None else None,
+                "speed": dict(getattr(self.pipe, "soul_speed", {}) or {})}
+
     # -------------------------------------------------------------- render
     def _render_size(self, job: JobSpec) -> tuple[int, int]:
         from engine.backends.soul.presets import RESOLUTIONS
@@ -150,7 +176,9 @@ class SoulBackend(Backend):
             if preset not in RESOLUTIONS:
                 raise BackendError(f"unknown soul resolution {preset!r}", hint=f"choose one of {', '.join(RESOLUTIONS)}")
             w, h = RESOLUTIONS[preset]
-        m = self.pipe.size_multiple
+        from engine.backends.soul.presets import SIZE_MULTIPLE
+
+        m = SIZE_MULTIPLE
         if w % m or h % m:
             raise BackendError(f"render size {w}x{h} is not a multiple of {m}", hint="use a resolution preset")
         return w, h
@@ -174,7 +202,6 @@ class SoulBackend(Backend):
     def _render_long(self, job: JobSpec, sink: FrameSink, ctx: RenderContext, width: int, height: int,
                      max_frames: int, parts: dict[str, str | None]) -> dict[str, Any]:
         """Shots longer than one pass, and drafts with a student/light VAE: chunked generation."""
-        import torch
 
         from engine.backends.soul.longform import render_long
         from engine.backends.soul.presets import resolve_preset
@@ -188,11 +215,8 @@ class SoulBackend(Backend):
         for key, kind in (("steps", int), ("guidance_text", float), ("guidance_audio", float), ("batch_cfg", bool)):
             if key in o:
                 preset[key] = kind(o[key])
-        try:
+        with self._oom_guard("rendering the long shot chunk by chunk"):
             meta = render_long(self.pipe, job, preset, sink, ctx, self._audio(job), load_portrait(job.portrait_path))
-        except torch.cuda.OutOfMemoryError as exc:
-            raise BackendError("the GPU ran out of memory while rendering",
-                               hint="turn on cpu_offload and vae_tiling, or render a draft") from exc
         report = getattr(self.pipe, "soul_report", None)
         return {
             "backend": self.name,
@@ -200,6 +224,7 @@ class SoulBackend(Backend):
             "model_hash": report.fingerprint if report is not None else None,
             "device": str(self.pipe._execution_device),
             "dtype": str(self.pipe.transformer.dtype).replace("torch.", ""),
+            **self._placement_meta(),
             **meta,
         }
 
@@ -209,18 +234,18 @@ class SoulBackend(Backend):
         from engine.backends.soul.presets import DEFAULT_NEGATIVE, valid_frame_count
         from engine.media import fit_image, load_portrait
 
-        self.load(job.options)  # a no-op while the same model is warm
-        pipe = self.pipe
         o = job.options
+        width, height = self._render_size(job)
+        max_frames = min(int(o.get("max_frames", MAX_SINGLE_PASS_FRAMES)), MAX_SINGLE_PASS_FRAMES)
+        self.load(o, shape=(width, height, max_frames))  # a no-op while the same model is warm
+        pipe = self.pipe
         steps_d, gt_d, ga_d = QUALITY_DEFAULTS.get(job.quality, QUALITY_DEFAULTS["final"])
         steps = int(o.get("steps", steps_d))
         guidance_text = float(o.get("guidance_text", gt_d))
         guidance_audio = float(o.get("guidance_audio", ga_d))
         batch_cfg = bool(o.get("batch_cfg", False))
-        width, height = self._render_size(job)
         frames_out = job.frame_count
         frames = valid_frame_count(frames_out, pipe.vae_scale_factor_temporal)
-        max_frames = int(o.get("max_frames", MAX_SINGLE_PASS_FRAMES))
         parts = self._draft_parts(job)
         if frames > max_frames or o.get("longform") or parts["student"] or parts["light_vae"]:
             return self._render_long(job, sink, ctx, width, height, max_frames, parts)
@@ -231,7 +256,7 @@ class SoulBackend(Backend):
         timings: dict[str, float] = {}
         started = time.monotonic()
 
-        try:
+        with self._oom_guard("sampling"):
             ctx.progress(Progress(step=0, total=total, message="encoding portrait, line and audio"))
             portrait = load_portrait(job.portrait_path)
             pos, neg = pipe.encode_prompt(prompt, negative)
@@ -272,9 +297,6 @@ class SoulBackend(Backend):
                 sink.write(last)
                 written += 1
             timings["decode_s"] = time.monotonic() - t0
-        except torch.cuda.OutOfMemoryError as exc:
-            raise BackendError("the GPU ran out of memory while rendering",
-                               hint="turn on cpu_offload and vae_tiling, or render a draft") from exc
 
         report = getattr(pipe, "soul_report", None)
         return {
@@ -290,6 +312,7 @@ class SoulBackend(Backend):
             "frames": frames_out,
             "device": str(pipe._execution_device),
             "dtype": str(pipe.transformer.dtype).replace("torch.", ""),
+            **self._placement_meta(),
             "seed": int(job.seed),
             "audio": samples is not None,
             "timings": {k: round(v, 3) for k, v in timings.items()},

@@ -10,6 +10,8 @@ A model folder is the diffusers layout of Wan2.2-TI2V-5B plus two soul component
     scheduler/      scheduler_config.json
     audio_adapter/  config.json + diffusion_pytorch_model.safetensors
     audio_encoder/  config.json + model.safetensors + preprocessor_config.json
+                    (Whisper, the default: e.g. openai/whisper-large-v3 as published, decoder
+                    ignored; or Wav2Vec2, including Wav2Vec2ForCTC checkpoints)
 
 Validation reads only JSON and safetensors headers, builds each model on the ``meta``
 device to learn the expected tensor names and shapes, and names every problem with
@@ -27,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine.backends.soul.audio_checkpoint import OPTIONAL, RECOMMENDED, canonical_key, encoder_type
 from engine.backends.soul.errors import ModelFolderError
 
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
@@ -39,7 +42,7 @@ class ComponentSpec:
     """Where one component lives and how it is built."""
 
     name: str
-    library: str  # "diffusers", "transformers", "soul" or "files"
+    library: str  # "diffusers", "transformers", "soul", "audio" (see .audio_checkpoint) or "files"
     class_name: str
     config: str
     weights: str | None = None  # file stem; ".safetensors" or ".safetensors.index.json" follows
@@ -60,9 +63,11 @@ COMPONENTS: tuple[ComponentSpec, ...] = (
                   what="the sampling scheduler config"),
     ComponentSpec("audio_adapter", "soul", "SoulAudioAdapter", "config.json", "diffusion_pytorch_model",
                   what="the Soul audio-injection layers"),
-    ComponentSpec("audio_encoder", "transformers", "Wav2Vec2Model", "config.json", "model",
-                  extra=("preprocessor_config.json",), what="the Wav2Vec2 audio encoder and its feature extractor",
-                  model_type="wav2vec2"),
+    ComponentSpec("audio_encoder", "audio", "WhisperEncoder", "config.json", "model",
+                  extra=("preprocessor_config.json",),
+                  what=f"the audio encoder and its feature extractor (recommended: {RECOMMENDED['whisper']}; "
+                       "Wav2Vec2 also works)",
+                  model_type="whisper|wav2vec2"),
 )
 SCHEDULERS = ("UniPCMultistepScheduler", "FlowMatchEulerDiscreteScheduler")
 
@@ -214,6 +219,10 @@ def _expected_state(spec: ComponentSpec, folder: Path, config: dict[str, Any]) -
             from engine.backends.soul.adapter import SoulAudioAdapter
 
             model = SoulAudioAdapter.from_config(config)
+        elif spec.library == "audio":
+            from engine.backends.soul.audio_checkpoint import build_encoder
+
+            model = build_encoder(str(encoder_type(config)), folder)
         else:
             import transformers
 
@@ -241,6 +250,8 @@ def _check_weights(spec: ComponentSpec, folder: Path, report: ComponentReport, e
         return []
     found: dict[str, tuple] = {}
     index_entries: list[tuple[str, int, bytes]] = []
+    kind = encoder_type(report.config) if spec.library == "audio" else None
+    dropped = 0
     for f in files:
         try:
             header = read_safetensors_header(f)
@@ -251,6 +262,12 @@ def _check_weights(spec: ComponentSpec, folder: Path, report: ComponentReport, e
         index_entries.append((f"{spec.name}/{f.name}", f.stat().st_size,
                               json.dumps(header, sort_keys=True).encode()))
         for name, info in header.items():
+            if kind is not None:
+                key = canonical_key(kind, name)
+                if key is None:  # a decoder or task head around the encoder: never loaded
+                    dropped += 1
+                    continue
+                name = key
             dtype = info.get("dtype", "?")
             shape = tuple(info.get("shape", ()))
             n = 1
@@ -260,6 +277,9 @@ def _check_weights(spec: ComponentSpec, folder: Path, report: ComponentReport, e
             report.parameters += n
             report.dtypes[dtype] = report.dtypes.get(dtype, 0) + n
             found[name] = shape
+    if dropped:
+        warnings.append(f"{rel} holds {dropped} tensor(s) outside the audio encoder (decoder or task head); "
+                        "they are not loaded")
     bad = sorted(d for d in report.dtypes if d not in FLOAT_DTYPES)
     if bad:
         errors.append(f"{rel} holds {', '.join(bad)} tensors; soul loads float32, float16 or bfloat16 weights only")
@@ -269,7 +289,7 @@ def _check_weights(spec: ComponentSpec, folder: Path, report: ComponentReport, e
         except Exception as exc:  # noqa: BLE001 - a config the class rejects is a folder problem
             errors.append(f"{rel}{spec.config} does not describe a valid {spec.class_name} ({exc})")
             return index_entries
-        ignore = ("norm_added_q",)
+        ignore = ("norm_added_q", *OPTIONAL.get(kind or "", ()))
         for group in groups:
             if not group & found.keys():
                 name = sorted(group)[0]
@@ -308,17 +328,26 @@ def _check_cross(report: ValidationReport) -> None:
         need(ad.get("model_dim") == inner, f"audio_adapter model_dim {ad.get('model_dim')} != transformer width {inner}")
         need(ad.get("num_blocks") == tr.get("num_layers"),
              f"audio_adapter num_blocks {ad.get('num_blocks')} != transformer num_layers {tr.get('num_layers')}")
-    if ad and ae:
-        need(ad.get("audio_dim") == ae.get("hidden_size"),
-             f"audio_adapter audio_dim {ad.get('audio_dim')} != audio_encoder hidden_size {ae.get('hidden_size')}")
-        need(ad.get("audio_layers") == ae.get("num_hidden_layers"),
-             f"audio_adapter audio_layers {ad.get('audio_layers')} != audio_encoder num_hidden_layers "
-             f"{ae.get('num_hidden_layers')}")
+    kind = encoder_type(ae) if ae else None
+    if ad and ae and kind:
+        from engine.backends.soul.audio_checkpoint import encoder_layers, encoder_width
+
+        trained_on = ad.get("audio_encoder_type", "whisper")
+        need(trained_on == kind, f"audio_adapter was trained on {trained_on} features but audio_encoder/ holds a "
+                                 f"{kind} encoder: install the {trained_on} encoder ({RECOMMENDED.get(trained_on)})")
+        need(ad.get("audio_dim") == encoder_width(kind, ae),
+             f"audio_adapter audio_dim {ad.get('audio_dim')} != audio_encoder width {encoder_width(kind, ae)}")
+        need(ad.get("audio_layers") == encoder_layers(kind, ae),
+             f"audio_adapter audio_layers {ad.get('audio_layers')} != audio_encoder layers {encoder_layers(kind, ae)}")
     if fe is not None:
         pre = fe.config.get("_preprocessor", {})
         if pre:
             need(pre.get("sampling_rate") == MODEL_RATE,
                  f"audio_encoder/preprocessor_config.json sampling_rate {pre.get('sampling_rate')} must be {MODEL_RATE}")
+            if kind == "whisper":
+                need(pre.get("feature_size") == ae.get("num_mel_bins"),
+                     f"audio_encoder/preprocessor_config.json feature_size {pre.get('feature_size')} != "
+                     f"config.json num_mel_bins {ae.get('num_mel_bins')}")
 
 
 def find_pickles(folder: str | os.PathLike[str]) -> list[str]:
@@ -376,11 +405,14 @@ def check_component(
             errors.append(f"{label}{spec.config} names {comp.class_name}; soul samples with {' or '.join(SCHEDULERS)}")
         return comp
     if spec.model_type:
-        if comp.config.get("model_type") != spec.model_type:
+        allowed = spec.model_type.split("|")
+        if comp.config.get("model_type") not in allowed:
             errors.append(f"{label}{spec.config} has model_type {comp.config.get('model_type')!r}, "
-                          f"expected {spec.model_type!r} ({spec.what})")
+                          f"expected {' or '.join(map(repr, allowed))} ({spec.what})")
             return comp
         comp.class_name = spec.class_name
+        if spec.library == "audio":
+            comp.class_name = "WhisperEncoder" if comp.config["model_type"] == "whisper" else "Wav2Vec2Model"
     elif comp.class_name != spec.class_name:
         errors.append(f"{label}{spec.config} describes {comp.class_name}, expected {spec.class_name}")
         return comp

@@ -2,7 +2,8 @@
 
 Wan2.2's causal VAE maps ``4k + 1`` video frames to ``k + 1`` latent frames, so every
 chunk is a ``4k + 1`` window. Consecutive chunks share ``overlap`` video frames: the tail
-of chunk ``i`` is encoded back to ``m`` *motion latents* that are pasted, as known clean
+of chunk ``i``, its last ``m`` latent frames (the *motion latents*, taken from the
+sampled latents themselves, never decoded and re-encoded), is pasted, as known clean
 frames, at the head of chunk ``i + 1`` (the masking Wan2.2 TI2V uses for its first-frame
 image latent). The decoded head reproduces the tail, and the two are crossfaded.
 
@@ -371,6 +372,7 @@ def generate_long(
     codebook: CodebookConfig | None = None,
     blend: BlendCurve = "cosine",
     face_box: tuple[float, float, float, float] | None = None,
+    codebook_folder: str | None = None,
 ) -> LongformResult:
     """Generate a whole shot chunk by chunk and stream it to ``sink``.
 
@@ -379,7 +381,10 @@ def generate_long(
     ``codebook`` config, a codebook is built from the portrait latent and the first
     chunk's face region (``face_box`` = normalised x0, y0, x1, y1; whole frame if None)
     and every border's motion latents are corrected against it before they condition
-    the next chunk. Chunk ``i`` uses seed ``seed + i``.
+    the next chunk. ``codebook_folder`` names an offline codebook (built from training
+    latents by ``python -m engine.backends.soul.train.codebook``) to use instead; it is
+    position-aware, matching face tokens (inside ``face_box``) against face centroids.
+    Chunk ``i`` uses seed ``seed + i``.
     """
     import torch
 
@@ -389,6 +394,8 @@ def generate_long(
     blender = OverlapBlender(sink, plan, blend)
     ref_latents = generator.encode_reference(np.asarray(reference))
     book: Codebook | None = None
+    if codebook is not None and codebook_folder:
+        book = Codebook.load(codebook_folder, codebook)
     replacements: list[int] = []
     drifts: list[float] = []
     cond = ref_latents
@@ -424,12 +431,17 @@ def generate_long(
         if frames.shape[0] != window.num_frames:
             raise ValueError(f"generator gave {frames.shape[0]} frames for a {window.num_frames}-frame chunk")
         if window.index < n - 1:
-            motion = generator.encode_frames(frames[-plan.motion_source_frames :])[:, :, plan.lead :]
+            # The next chunk continues from this chunk's own last latents, never from a
+            # decode/re-encode round trip (which is not what fine-tuning trains on).
+            if result.latents is not None:
+                motion = result.latents[:, :, -plan.motion_latents :]
+            else:  # a generator without latents (tests, external models)
+                motion = generator.encode_frames(frames[-plan.motion_source_frames :])[:, :, plan.lead :]
             if codebook is not None:
                 if book is None:
                     source = result.latents if result.latents is not None else motion
                     book = Codebook.build([ref_latents, face_tokens(source, face_box)], codebook)
-                motion, report = book.correct(motion)
+                motion, report = book.correct(motion, face_box)
                 replacements.append(report.replaced)
                 drifts.append(report.max_drift_before)
             cond = torch.cat([ref_latents.to(motion), motion], dim=2) if plan.reference_frame else motion
@@ -543,6 +555,17 @@ class ResizingSink:
         self.sink.write(frame)
 
 
+def _installed_codebook(pipe: Any) -> str | None:
+    """``codebook/`` inside the loaded model folder, when the offline codebook was built there."""
+    from pathlib import Path
+
+    from engine.backends.soul.codebook import WEIGHTS_FILE
+
+    report = getattr(pipe, "soul_report", None)
+    folder = Path(report.folder) / "codebook" if report is not None else None
+    return str(folder) if folder is not None and (folder / WEIGHTS_FILE).is_file() else None
+
+
 def render_long(
     pipe: Any,
     job: Any,
@@ -580,10 +603,18 @@ def render_long(
             decoder=decoder, use_audio=audio is not None,
             previewer=decoder.__self__.preview_frame if decoder is not None else None,
         )
-        codebook = CodebookConfig(size=preset["codebook_size"], threshold=preset["codebook_threshold"])
+        codebook = CodebookConfig(size=preset["codebook_size"], threshold=preset["codebook_threshold"],
+                                  rule=preset.get("codebook_rule", "replace"))
+        face_box = job.options.get("face_box")
+        book_folder = preset.get("codebook_folder") or _installed_codebook(pipe)
+        if face_box is None and len(plan) > 1:
+            from engine.backends.soul.face_region import find_face_box
+            from engine.media import fit_image
+
+            face_box = find_face_box(fit_image(portrait, preset["width"], preset["height"], mode="cover"))
         result = generate_long(gen, plan, samples, portrait, ResizingSink(sink, job.width, job.height), ctx,
                                seed=int(job.seed), codebook=codebook if len(plan) > 1 else None,
-                               blend=preset["blend"], face_box=job.options.get("face_box"))
+                               blend=preset["blend"], face_box=face_box, codebook_folder=book_folder)
     return {
         "preset": preset,
         "longform": result.to_dict(),

@@ -28,9 +28,12 @@ RESOLUTIONS: dict[str, tuple[int, int]] = {
     "draft_portrait": (480, 832),
 }
 
+# Wan2.1/2.2's official negative prompt (``sample_neg_prompt`` of the Wan configs), which the
+# backbone saw as its unconditional text during training; Soul keeps it.
 DEFAULT_NEGATIVE = (
-    "static, frozen face, blurred details, subtitles, overexposed, low quality, JPEG artifacts, deformed face, "
-    "extra fingers, poorly drawn hands, disfigured, messy background, mouth out of sync"
+    "色调艳丽，过曝，静态，细节模糊不清，字幕，风格，作品，画作，画面，静止，整体发灰，最差质量，低质量，"
+    "JPEG压缩残留，丑陋的，残缺的，多余的手指，画得不好的手部，画得不好的脸部，畸形的，毁容的，形态畸形的肢体，"
+    "手指融合，静止不动的画面，杂乱的背景，三条腿，背景人很多，倒着走"
 )
 
 
@@ -51,6 +54,7 @@ _COMMON: dict[str, Any] = {
     "reference_frame": True,
     "codebook_size": 256,
     "codebook_threshold": 0.2,
+    "codebook_rule": "replace",  # or "clamp" (soft); the offline codebook in MODEL/codebook/ when built
     "blend": "cosine",
     "batch_cfg": False,
 }
@@ -82,7 +86,7 @@ QUALITIES = ("draft", "final", "custom")
 _TYPES: dict[str, type] = {
     "transformer": str, "steps": int, "guidance_text": float, "guidance_audio": float, "vae": str, "width": int,
     "height": int, "chunk_frames": int, "motion_latents": int, "reference_frame": bool, "codebook_size": int,
-    "codebook_threshold": float, "blend": str, "batch_cfg": bool,
+    "codebook_threshold": float, "codebook_rule": str, "blend": str, "batch_cfg": bool,
 }
 
 
@@ -184,6 +188,8 @@ def _check(p: dict[str, Any]) -> None:
         raise PresetError(f"blend must be linear or cosine, got {p['blend']!r}")
     if not 0.0 <= p["codebook_threshold"] <= 2.0 or p["codebook_size"] < 1:
         raise PresetError("codebook_threshold must lie in [0, 2] and codebook_size be positive")
+    if p["codebook_rule"] not in ("replace", "clamp"):
+        raise PresetError(f"codebook_rule must be replace or clamp, got {p['codebook_rule']!r}")
 
 
 # -------------------------------------------------------------------- applying
@@ -193,8 +199,10 @@ def _check(p: dict[str, Any]) -> None:
 def use_student(pipe: Any, folder: str | os.PathLike[str] | None) -> Iterator[dict[str, Any]]:
     """Run ``pipe`` with the distilled student inside the block, then put the teacher back.
 
-    A LoRA student is added to the live transformer's weights and subtracted afterwards;
-    a full student's weights are swapped in and the teacher's restored from a CPU copy.
+    A LoRA student runs unmerged, through forward hooks beside the teacher's layers, so
+    the teacher's weights are never written; a full student's weights are swapped in and
+    the teacher's restored from an exact CPU copy. Either way a final rendered after a
+    draft uses bit-identical weights.
     Either way the transformer object (and the audio hooks on it) stays the same. The
     student's scheduler replaces the pipeline's for the block. Yields the student's
     ``distill.json``; with ``folder=None`` it changes nothing and yields ``{}``.
@@ -208,11 +216,12 @@ def use_student(pipe: Any, folder: str | os.PathLike[str] | None) -> Iterator[di
     meta = json.loads((root / "distill.json").read_text())
     transformer = pipe.transformer
     scheduler = pipe.scheduler
-    backup = None
+    backup = hooks = None
     if meta.get("kind") == "lora":
-        from engine.backends.soul.train.lora import apply_lora_delta
+        from engine.backends.soul.train.lora import LoraHooks
 
-        apply_lora_delta(transformer, root, sign=1.0)
+        hooks = LoraHooks(root)
+        hooks.attach(transformer)
     else:
         from diffusers.models.model_loading_utils import load_state_dict
 
@@ -234,10 +243,8 @@ def use_student(pipe: Any, folder: str | os.PathLike[str] | None) -> Iterator[di
         pipe.scheduler = scheduler
         if backup is not None:
             transformer.load_state_dict(backup, strict=True)
-        elif meta.get("kind") == "lora":
-            from engine.backends.soul.train.lora import apply_lora_delta
-
-            apply_lora_delta(transformer, root, sign=-1.0)
+        if hooks is not None:
+            hooks.detach()
 
 
 def light_decoder(pipe: Any, folder: str | os.PathLike[str]) -> Any:

@@ -104,6 +104,9 @@ class TrackCanvas(QGraphicsItem):
         painted = 0
         for row in layout.rows:
             if row.kind == "music":
+                self._paint_music(painter, row.y, row.h, left, right)
+                if row.key not in audible:
+                    painter.fillRect(QRectF(left, row.y, right - left, row.h), QColor(10, 10, 12, 150))
                 continue
             visible = layout.visible(left, right, row.key)
             painted += len(visible)
@@ -197,6 +200,25 @@ class TrackCanvas(QGraphicsItem):
             frame_rect(painter, rect, color("selection"), 2.0)
         else:
             frame_rect(painter, rect, QColor(0, 0, 0, 170))
+
+    def _paint_music(self, painter: QPainter, y: float, h: float, left: float, right: float) -> None:
+        view = self.view
+        layout = view.layout
+        fps = view.project.fps
+        painter.setFont(self._small)
+        for clip in view.project.timeline.music:
+            x0, x1 = layout.x(clip.start), layout.x(clip.start + clip.frames(fps))
+            if x1 < left or x0 > right:
+                continue
+            rect = QRectF(x0, y, max(1.0, x1 - x0), h)
+            painter.fillRect(rect.adjusted(0.5, 0.5, -0.5, -0.5), QColor("#5a5230"))
+            frame_rect(painter, rect, QColor(0, 0, 0, 170))
+            if rect.width() > 60:
+                painter.setPen(QColor("#f1e6b0"))
+                name = clip.path.rsplit("/", 1)[-1]
+                painter.drawText(rect.adjusted(6, 0, -6, 0), Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
+                                 self._small_metrics.elidedText(name, Qt.TextElideMode.ElideMiddle,
+                                                                int(rect.width() - 12)))
 
     def _draw_cover(self, painter: QPainter, image: QImage, target: QRectF) -> None:
         """Draw ``image`` filling ``target`` (cropped, never stretched)."""

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from soul_studio.project.model import MUSIC_TRACK, VIDEO_TRACKS, Placement, Project, dialogue_track
 
 VIDEO_Y = 6.0
-VIDEO_H = 74.0
+VIDEO_H = 60.0
 TRACK_GAP = 4.0
 AUDIO_Y = VIDEO_Y + VIDEO_H + TRACK_GAP
-AUDIO_H = 42.0
-MUSIC_H = 30.0
+AUDIO_H = 38.0
+MUSIC_H = 24.0
 SCENE_H = AUDIO_Y + AUDIO_H + 10.0  # the smallest scene (one video and one dialogue row)
 EDGE_GRAB_PX = 7.0
 SNAP_PX = 9.0

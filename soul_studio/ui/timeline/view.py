@@ -27,14 +27,14 @@ from PySide6.QtWidgets import QFrame, QGraphicsLineItem, QGraphicsScene, QGraphi
 
 from engine.media import MediaError
 from soul_studio.project.cutting import CutError, move_to, roll_edit
-from soul_studio.project.edits import Edit, MoveShot, trim_shot
+from soul_studio.project.edits import AddMusicClip, Edit, MoveShot, trim_shot
 from soul_studio.project.edits_extra import CompoundEdit
-from soul_studio.project.model import Project, Shot, audible_tracks, dialogue_track
+from soul_studio.project.model import MusicClip, Project, Shot, audible_tracks, dialogue_track
 from soul_studio.render.planner import FingerprintCache
 from soul_studio.render.takes import TakeJudge, shot_state, shown_take
 from soul_studio.ui.document import Document
 from soul_studio.ui.drops import drop_edit
-from soul_studio.ui.media_cache import MediaCache
+from soul_studio.ui.media_cache import MediaCache, is_audio
 from soul_studio.ui.state import EditorState
 from soul_studio.ui.theme import color
 from soul_studio.ui.timeline.canvas import DragPreview, TrackCanvas
@@ -572,6 +572,10 @@ class TimelineView(QGraphicsView):
             return
         zone, shot_id = self.hit(event.position())
         frame_f = self.mapToScene(event.position().toPoint()).x() / self.layout.ppf
+        if self.hit_row is not None and self.hit_row.kind == "music":
+            self._drop_music(paths, int(round(frame_f)))
+            event.acceptProposedAction()
+            return
         target = shot_id if zone == "body" else None
         index = None if target else self.layout.insertion_index(frame_f)
         if index is not None and index >= len(self.layout.placements):
@@ -593,6 +597,27 @@ class TimelineView(QGraphicsView):
             self.editor.select(added)
         event.acceptProposedAction()
         self.canvas.update()
+
+    def _drop_music(self, paths: list[str], frame: int) -> None:
+        """Audio dropped on the music/effects row becomes music clips there, one after the other."""
+        from engine.media import probe_audio
+
+        edits: list[Edit] = []
+        for path in paths:
+            if not is_audio(path):
+                continue
+            try:
+                info = probe_audio(path)
+            except MediaError as exc:
+                self.error.emit("Cannot use the dropped file", str(exc))
+                return
+            clip = MusicClip(self.project.relative(path), start=max(0, frame), length=info.duration)
+            edits.append(AddMusicClip(clip))
+            frame += clip.frames(self.project.fps)
+        if not edits:
+            self.message.emit("Drop music or effects audio (WAV, MP3, FLAC…) on the M1 row")
+            return
+        self.document.push(edits[0] if len(edits) == 1 else CompoundEdit(edits, text="Add Music"))
 
     def drawForeground(self, painter: QPainter, rect: QRectF) -> None:
         if not self.layout.placements:

@@ -96,7 +96,9 @@ class ClipDataset(Dataset):
 
     An item is a dict: ``frames`` uint8 (F, H, W, 3), or float (3, F, H, W) in [-1, 1]
     with ``normalize``; ``audio`` float32 (F / fps · 16000,); ``fps``; ``caption``;
-    ``index``, ``epoch`` and ``start`` (first frame of the window in its clip).
+    ``index``, ``epoch`` and ``start`` (first frame of the window in its clip);
+    ``reference`` uint8 (H, W, 3), a frame of the same clip drawn from anywhere in it (the
+    *pivot* reference long-form chunks are conditioned on, like the portrait at render time).
     Clips shorter than the window, or without audio, are left out and listed in
     ``skipped`` with the reason.
     """
@@ -148,12 +150,24 @@ class ClipDataset(Dataset):
         start = self.window_start(index, epoch)
         frames = self._frames(clip.path, start)
         audio = self._audio(clip.path, start, info.fps)
+        reference = self._reference(clip.path, index, epoch, info.frame_count, frames)
         if self.normalize:
             video = torch.from_numpy(frames).permute(3, 0, 1, 2).float().div(127.5).sub(1.0)
         else:
             video = torch.from_numpy(frames)
         return {"frames": video, "audio": torch.from_numpy(audio), "fps": float(info.fps), "caption": clip.caption,
-                "index": index, "epoch": epoch, "start": start}
+                "index": index, "epoch": epoch, "start": start, "reference": torch.from_numpy(reference)}
+
+    def reference_index(self, index: int, epoch: int, frame_count: int) -> int:
+        """The clip frame used as the pivot reference: a pure function of the seed."""
+        rng = np.random.default_rng([self.seed, int(epoch), int(index), 1])
+        return int(rng.integers(0, max(1, frame_count)))
+
+    def _reference(self, path: Path, index: int, epoch: int, frame_count: int, window: np.ndarray) -> np.ndarray:
+        from engine.media import fit_image, read_frame_at
+
+        frame = read_frame_at(path, self.reference_index(index, epoch, frame_count))
+        return fit_image(frame, self.width, self.height, mode="cover") if frame is not None else window[0].copy()
 
     def _frames(self, path: Path, start: int) -> np.ndarray:
         from engine.media import fit_image, iter_frames
@@ -190,4 +204,5 @@ def collate(items: list[dict[str, Any]]) -> dict[str, Any]:
         "index": [it["index"] for it in items],
         "epoch": [it["epoch"] for it in items],
         "start": [it["start"] for it in items],
+        "reference": torch.stack([it["reference"] for it in items]),
     }

@@ -84,8 +84,16 @@ class DistillConfig:
     lora_rank: int = 0
     lora_alpha: float | None = None
     seed: int = 0
+    method: str = "progressive"  # or "dmd": distribution matching (DMD2-style) in place of step distillation
+    dmd_iters: int = 500
+    critic_lr: float | None = None  # None: lr
+    gradient_checkpointing: bool = False
 
     def __post_init__(self) -> None:
+        if self.method not in ("progressive", "dmd"):
+            raise ValueError(f"unknown distillation method {self.method!r}; choose progressive or dmd")
+        if self.method == "dmd" and not self.lora_rank:
+            raise ValueError("dmd distillation trains LoRA students (--lora-rank): its critic shares the frozen base")
         ratio = self.teacher_steps // max(1, self.student_steps)
         if self.student_steps < 1 or ratio * self.student_steps != self.teacher_steps or ratio & (ratio - 1):
             raise ValueError("teacher_steps must be student_steps times a power of two (e.g. 32 -> 4)")
@@ -227,16 +235,36 @@ def _frozen(model: nn.Module) -> nn.Module:
     return teacher
 
 
-def _optimizer(student: nn.Module, lr: float) -> torch.optim.Optimizer:
-    params = [p for p in student.parameters() if p.requires_grad]
+def _optimizer(student: nn.Module, lr: float, params: list[nn.Parameter] | None = None) -> torch.optim.Optimizer:
+    from engine.backends.soul.train.lora import adapter_parameters, lora_modules
+
+    if params is None:
+        params = adapter_parameters(student) if lora_modules(student) else [
+            p for p in student.parameters() if p.requires_grad]
     if not params:
         raise ValueError("the student has no trainable parameters")
     return torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
 
 
+def _as_teacher(student: nn.Module, teacher: nn.Module, adapter: str | None) -> Any:
+    """The context in which ``teacher`` predicts: for a LoRA student sharing its frozen base, that
+    base with adapter ``adapter`` (None: the original teacher); a separate teacher needs nothing."""
+    from contextlib import nullcontext
+
+    from engine.backends.soul.train.lora import active_adapter, lora_modules
+
+    if teacher is student and lora_modules(student):
+        return active_adapter(student, adapter)
+    return nullcontext()
+
+
 def guidance_distill(student: nn.Module, teacher: nn.Module, predictor: Predictor, samples: list[DistillSample],
                      iters: int, lr: float, shift: float, seed: int = 0, on_log: LogFn | None = None) -> list[float]:
-    """Stage 1: student(conditional) ← teacher(guided) at random shifted noise levels."""
+    """Stage 1: student(conditional) ← teacher(guided) at random shifted noise levels.
+
+    ``teacher`` may be ``student`` itself (a LoRA student on the teacher's frozen weights):
+    the teacher's passes then run with the LoRA switched off, so no second copy exists.
+    """
     gen = torch.Generator().manual_seed(seed)
     opt = _optimizer(student, lr)
     student.train()
@@ -246,13 +274,13 @@ def guidance_distill(student: nn.Module, teacher: nn.Module, predictor: Predicto
         sigma = float(shift_sigma(torch.rand((), generator=gen, dtype=torch.float64) * 0.98 + 0.01, shift))
         noise = torch.randn(s.latents.shape, generator=gen).to(s.latents)
         x = (1 - sigma) * s.latents + sigma * noise
-        with torch.no_grad():
+        with torch.no_grad(), _as_teacher(student, teacher, None):
             target = predictor.guided(teacher, x, sigma, s)
         pred = predictor.conditional(student, x, sigma, s)
         loss = masked_mse(pred, target, predictor.known_mask(x, s))
         opt.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_([p for p in student.parameters() if p.requires_grad], 1.0)
+        torch.nn.utils.clip_grad_norm_(opt.param_groups[0]["params"], 1.0)
         opt.step()
         losses.append(float(loss.detach()))
         if on_log is not None:
@@ -263,7 +291,14 @@ def guidance_distill(student: nn.Module, teacher: nn.Module, predictor: Predicto
 def step_distill(student: nn.Module, predictor: Predictor, samples: list[DistillSample], teacher_steps: int,
                  student_steps: int, iters: int, lr: float, shift: float, seed: int = 0,
                  on_log: LogFn | None = None) -> list[float]:
-    """Stage 2: progressive halving from ``teacher_steps`` to ``student_steps`` Euler steps."""
+    """Stage 2: progressive halving from ``teacher_steps`` to ``student_steps`` Euler steps.
+
+    Each round's teacher is the previous round's student: for a LoRA student a frozen copy
+    of its factors only (``previous``), never a copy of the model.
+    """
+    from engine.backends.soul.train.lora import add_adapter, lora_modules
+
+    shared = bool(lora_modules(student))
     grids = [student_sigmas(student_steps, shift)]
     while len(grids[-1]) - 1 < teacher_steps:
         grids.append(refine(grids[-1], shift))
@@ -272,7 +307,11 @@ def step_distill(student: nn.Module, predictor: Predictor, samples: list[Distill
     # rounds run from the finest grid down: teacher on grids[r], student on grids[r-1]
     for r in range(len(grids) - 1, 0, -1):
         fine, coarse = grids[r], grids[r - 1]
-        teacher = _frozen(student)
+        if shared:
+            add_adapter(student, "previous", trainable=False)
+            teacher = student
+        else:
+            teacher = _frozen(student)
         opt = _optimizer(student, lr)
         student.train()
         for it in range(iters):
@@ -281,7 +320,7 @@ def step_distill(student: nn.Module, predictor: Predictor, samples: list[Distill
             sa, sm, sb = float(coarse[i]), float(fine[2 * i + 1]), float(coarse[i + 1])
             noise = torch.randn(s.latents.shape, generator=gen).to(s.latents)
             x = (1 - sa) * s.latents + sa * noise
-            with torch.no_grad():
+            with torch.no_grad(), _as_teacher(student, teacher, "previous"):
                 x_mid = x + (sm - sa) * predictor.conditional(teacher, x, sa, s)
                 x_end = x_mid + (sb - sm) * predictor.conditional(teacher, x_mid, sm, s)
                 target = (x_end - x) / (sb - sa)
@@ -289,12 +328,13 @@ def step_distill(student: nn.Module, predictor: Predictor, samples: list[Distill
             loss = masked_mse(pred, target, predictor.known_mask(x, s))
             opt.zero_grad(set_to_none=True)
             loss.backward()
-            torch.nn.utils.clip_grad_norm_([p for p in student.parameters() if p.requires_grad], 1.0)
+            torch.nn.utils.clip_grad_norm_(opt.param_groups[0]["params"], 1.0)
             opt.step()
             losses.append(float(loss.detach()))
             if on_log is not None:
                 on_log(f"steps {len(fine) - 1}->{len(coarse) - 1}", it, losses[-1])
-        predictor.release(teacher)
+        if teacher is not student:
+            predictor.release(teacher)
         del teacher
     return losses
 
@@ -313,28 +353,57 @@ class DistillReport:
 
 
 def distill(teacher: nn.Module, samples: list[DistillSample], config: DistillConfig, adapter: nn.Module | None = None,
-            on_log: LogFn | None = None) -> tuple[nn.Module, DistillReport]:
-    """Run both stages; returns the student (LoRA-wrapped when ``config.lora_rank``) and the losses."""
-    from engine.backends.soul.train.lora import add_lora
+            on_log: LogFn | None = None, share_teacher: bool = False) -> tuple[nn.Module, DistillReport]:
+    """Run both stages; returns the student (LoRA-wrapped when ``config.lora_rank``) and the losses.
+
+    ``share_teacher`` (the CLI's way, what makes 5B fit one 80 GB GPU): a LoRA student is
+    built on ``teacher`` itself, whose frozen weights then serve as teacher (LoRA off), as
+    the previous round's student (a frozen copy of the factors) and as DMD's critic (a
+    second set of factors); ``teacher`` comes back LoRA-wrapped. Otherwise the student
+    starts from a copy and ``teacher`` is left as it was.
+    """
+    from engine.backends.soul.train.lora import adapter_parameters, add_lora
 
     started = time.monotonic()
     torch.manual_seed(config.seed)
     teacher = teacher.eval()
     teacher.requires_grad_(False)
-    student = copy.deepcopy(teacher)
     if config.lora_rank:
+        # The LoRA student lives on the teacher's own frozen (bf16 on a GPU) weights: one copy of the 5B model.
+        student = teacher if share_teacher else copy.deepcopy(teacher)
+        teacher = student if share_teacher else teacher
         add_lora(student, config.lora_rank, config.lora_alpha)
+        for p in adapter_parameters(student):
+            p.data = p.data.float()  # fp32 factors; the frozen base keeps its dtype
     else:
+        student = copy.deepcopy(teacher)
         student.requires_grad_(True)
+    if config.gradient_checkpointing and hasattr(student, "enable_gradient_checkpointing"):
+        student.enable_gradient_checkpointing()
     predictor = Predictor(config.guidance_text, config.guidance_audio, adapter)
     g = guidance_distill(student, teacher, predictor, samples, config.cfg_iters, config.lr, config.shift, config.seed,
                          on_log)
-    predictor.release(teacher)
-    s = step_distill(student, predictor, samples, config.teacher_steps, config.student_steps, config.step_iters,
-                     config.lr, config.shift, config.seed, on_log)
+    if teacher is not student:
+        predictor.release(teacher)
+    if config.method == "dmd":
+        from engine.backends.soul.train.dmd import dmd_distill
+
+        s = dmd_distill(student, predictor, samples, config, on_log)
+    else:
+        s = step_distill(student, predictor, samples, config.teacher_steps, config.student_steps, config.step_iters,
+                         config.lr, config.shift, config.seed, on_log)
     predictor.release(student)
+    _drop_extra_adapters(student)
     student.eval()
     return student, DistillReport(g, s, time.monotonic() - started)
+
+
+def _drop_extra_adapters(student: nn.Module) -> None:
+    from engine.backends.soul.train.lora import lora_modules
+
+    for mod in lora_modules(student).values():
+        mod.extra.clear()
+        mod.active = "default"
 
 
 # ----------------------------------------------------------------------- save
@@ -367,7 +436,9 @@ def save_student(student: nn.Module, folder: str | Path, config: DistillConfig, 
         "guidance_text": 1.0,
         "guidance_audio": 1.0,
         "folded_guidance": {"text": config.guidance_text, "audio": config.guidance_audio},
-        "method": "guidance distillation, then progressive step distillation (flow matching)",
+        "method": "guidance distillation, then " + (
+            "distribution matching (DMD2-style, fake-score critic)" if config.method == "dmd"
+            else "progressive step distillation (flow matching)"),
         "config": asdict(config),
         **(report.summary() if report is not None else {}),
         **(extra or {}),
@@ -453,24 +524,33 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--step-iters", type=int, default=500, help="iterations per halving round")
     p.add_argument("--lr", type=float, default=1e-4)
     p.add_argument("--lora-rank", type=int, default=0, help="0 saves full weights, else a LoRA of this rank")
+    p.add_argument("--method", choices=("progressive", "dmd"), default="progressive",
+                   help="step distillation: progressive halving, or DMD2-style distribution matching (LoRA only)")
+    p.add_argument("--dmd-iters", type=int, default=500)
+    p.add_argument("--gradient-checkpointing", action="store_true")
+    p.add_argument("--dtype", choices=("bfloat16", "float32"), default=None,
+                   help="the frozen teacher's dtype (default: bfloat16 on CUDA, float32 on CPU)")
     p.add_argument("--device", default=None)
     p.add_argument("--seed", type=int, default=0)
     return p.parse_args(argv)
 
 
-def load_teacher(path: str | Path, device: torch.device) -> tuple[nn.Module, nn.Module | None, Path]:
-    """The transformer (and the audio adapter when ``path`` is a soul model folder), safetensors only."""
+def load_teacher(path: str | Path, device: torch.device,
+                 dtype: torch.dtype = torch.float32) -> tuple[nn.Module, nn.Module | None, Path]:
+    """The frozen transformer in ``dtype`` (and the audio adapter when ``path`` is a soul model folder), safetensors only."""
     from diffusers import WanTransformer3DModel
 
     root = Path(path)
     refuse_pickles(root)
     tdir = component_folder(root, "transformer")
-    teacher = WanTransformer3DModel.from_pretrained(tdir, use_safetensors=True).to(device)
+    teacher = WanTransformer3DModel.from_pretrained(tdir, use_safetensors=True, torch_dtype=dtype).to(device)
+    teacher.requires_grad_(False)
     adapter = None
     if (root / "audio_adapter" / "config.json").is_file():
         from engine.backends.soul.adapter import SoulAudioAdapter
 
-        adapter = SoulAudioAdapter.from_pretrained(root / "audio_adapter", use_safetensors=True).to(device).eval()
+        adapter = SoulAudioAdapter.from_pretrained(root / "audio_adapter", use_safetensors=True,
+                                                   torch_dtype=dtype).to(device).eval()
         adapter.requires_grad_(False)
     return teacher, adapter, tdir
 
@@ -481,9 +561,11 @@ def main(argv: list[str] | None = None) -> int:
     config = DistillConfig(
         guidance_text=args.guidance_text, guidance_audio=args.guidance_audio, teacher_steps=args.teacher_steps,
         student_steps=args.student_steps, shift=args.shift, cfg_iters=args.cfg_iters, step_iters=args.step_iters,
-        lr=args.lr, lora_rank=args.lora_rank, seed=args.seed,
+        lr=args.lr, lora_rank=args.lora_rank, seed=args.seed, method=args.method, dmd_iters=args.dmd_iters,
+        gradient_checkpointing=args.gradient_checkpointing,
     )
-    teacher, adapter, tdir = load_teacher(args.model, device)
+    dtype = getattr(torch, args.dtype) if args.dtype else (torch.bfloat16 if device.type == "cuda" else torch.float32)
+    teacher, adapter, tdir = load_teacher(args.model, device, dtype)
     if args.data:
         samples = load_samples(args.data, adapter)
     else:
@@ -497,7 +579,7 @@ def main(argv: list[str] | None = None) -> int:
         if it % every == 0:
             print(f"{stage:>14s}  iter {it:6d}  loss {loss:.6f}", flush=True)
 
-    student, report = distill(teacher, samples, config, adapter, log)
+    student, report = distill(teacher, samples, config, adapter, log, share_teacher=True)
     out = save_student(student.to("cpu"), args.out, config, report,
                        {"teacher": str(tdir), "examples": len(samples), "audio": adapter is not None})
     s = report.summary()

@@ -7,8 +7,14 @@ conventions (``SoulPipeline.denoise``), so what is learnt is what sampling uses:
 * flow matching as Wan trains it: ``σ = shift(u)``, ``u ~ U(0, 1)``, with the shift of
   the model's scheduler; ``x_σ = (1 − σ)·x0 + σ·ε``; the transformer sees timestep
   ``1000·σ`` and is regressed onto the velocity ``ε − x0``;
-* the first latent frame (the portrait, TI2V-style) stays clean with timestep 0 and
-  is left out of the loss;
+* the conditioning layout is the one long-form sampling builds (:mod:`..longform`):
+  with probability ``1 − overlap_probability`` a clip is a *first chunk*, its first latent
+  frame (the portrait, TI2V-style) clean; otherwise it is a *later chunk*, whose head is
+  the pivot reference latent (a frame of the same clip from elsewhere, encoded as the
+  portrait is) followed by ``motion_latents`` clean latent frames of the clip itself,
+  taken straight from its latents (sampling passes the previous chunk's last latents the
+  same way, never through decode and re-encode). Known frames get timestep 0 and are
+  left out of the loss;
 * audio dropout: with probability ``audio_dropout`` a clip's audio features are zeroed,
   which is exactly the "no audio" branch audio guidance contrasts against at render time.
 
@@ -56,7 +62,7 @@ LORA_DIR = "transformer_lora"
 LOG_FILE = "finetune.json"
 # Settings that fix which data, noise and parameters a step sees; a resume must keep them.
 RESUME_KEYS = ("seed", "batch_size", "width", "height", "frames", "lora_rank", "lora_alpha", "overfit_one_batch",
-               "audio_dropout", "shift")
+               "audio_dropout", "shift", "overlap_probability", "motion_latents")
 
 
 @dataclass
@@ -84,6 +90,8 @@ class FinetuneConfig:
     num_workers: int = 0
     seed: int = 0
     overfit_one_batch: bool = False  # every step reuses step 0's clips, noise and σ (a sanity check)
+    overlap_probability: float = 0.5  # share of clips trained as later long-form chunks
+    motion_latents: int = 2  # as the presets' motion_latents
     device: str | None = None
 
     def __post_init__(self) -> None:
@@ -93,6 +101,10 @@ class FinetuneConfig:
             raise ValueError("audio_dropout must be in [0, 1)")
         if self.mixed_precision not in (None, "bf16", "no"):
             raise ValueError("mixed_precision is bf16 or no")
+        if not 0.0 <= self.overlap_probability <= 1.0:
+            raise ValueError("overlap_probability must be in [0, 1]")
+        if self.motion_latents < 1:
+            raise ValueError("motion_latents must be at least 1")
 
 
 @dataclass
@@ -238,19 +250,49 @@ class BatchEncoder:
         return self._text[caption]
 
     @torch.no_grad()
-    def __call__(self, batch: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def __call__(self, batch: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(latents, text, audio features, pivot reference latents (B, C, 1, h, w))."""
         frames = batch["frames"]
         latents = torch.cat([self.pipe.encode_video(frames[i].numpy()) for i in range(frames.shape[0])])
         text = torch.cat([self.text(c) for c in batch["caption"]])
         features = torch.stack([
             self.pipe.encode_audio(a.numpy(), fps, self.frames) for a, fps in zip(batch["audio"], batch["fps"])
         ])
-        return latents, text, features
+        h, w = frames.shape[2], frames.shape[3]
+        refs = batch.get("reference")
+        if refs is None:
+            reference = latents[:, :, :1].clone()
+        else:
+            reference = torch.cat([self.pipe.encode_image(refs[i].numpy(), w, h) for i in range(refs.shape[0])])
+        return latents, text, features, reference
+
+
+def conditioning_layout(latents: torch.Tensor, reference: torch.Tensor | None, generator: torch.Generator,
+                        overlap_probability: float, motion_latents: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Clean latents with each clip's head as long-form sampling builds it, and the known mask.
+
+    Returns ``(x0, mask)``: ``x0`` (B, C, T, h, w) equals ``latents`` except that a *later
+    chunk*'s first frame is its pivot ``reference``; ``mask`` (B, 1, T, h, w) is 0 on the
+    known frames (1, or 1 + ``motion_latents`` for a later chunk) and 1 where the model
+    generates.
+    """
+    b, t = latents.shape[0], latents.shape[2]  # clips too short for a later chunk train as first chunks
+    later = torch.rand(b, generator=generator) < overlap_probability
+    x0 = latents.clone()
+    mask = torch.ones((b, 1, *latents.shape[2:]), device=latents.device)
+    mask[:, :, :1] = 0
+    for i in range(b):
+        if later[i] and t > motion_latents + 1:
+            if reference is not None:
+                x0[i, :, :1] = reference[i].to(x0)
+            mask[i, :, : 1 + motion_latents] = 0
+    return x0, mask
 
 
 def flow_matching_loss(model: nn.Module, latents: torch.Tensor, text: torch.Tensor, features: torch.Tensor,
                        generator: torch.Generator, shift: float, audio_dropout: float,
-                       patch_size: tuple[int, int, int]) -> torch.Tensor:
+                       patch_size: tuple[int, int, int], reference: torch.Tensor | None = None,
+                       overlap_probability: float = 0.0, motion_latents: int = 2) -> torch.Tensor:
     """One step's loss on clean normalised ``latents`` (B, C, T, h, w); see the module docstring."""
     b = latents.shape[0]
     device = latents.device
@@ -258,19 +300,18 @@ def flow_matching_loss(model: nn.Module, latents: torch.Tensor, text: torch.Tens
     sigma = shifted_sigma(u, shift).float().to(device)
     noise = torch.randn(latents.shape, generator=generator, dtype=torch.float32).to(device)
     keep = (torch.rand(b, generator=generator) >= audio_dropout).float().to(device)
+    x0, mask = conditioning_layout(latents, reference, generator, overlap_probability, motion_latents)
     s = sigma.view(b, 1, 1, 1, 1)
-    noisy = (1 - s) * latents + s * noise
-    mask = torch.ones((1, 1, *latents.shape[2:]), device=device)
-    mask[:, :, :1] = 0  # the portrait frame: clean, timestep 0, no loss
-    model_input = (1 - mask) * latents + mask * noisy
+    noisy = (1 - s) * x0 + s * noise
+    model_input = (1 - mask) * x0 + mask * noisy
     p_t, p_h, p_w = patch_size
-    token_mask = mask[0, 0, ::p_t, ::p_h, ::p_w].flatten()
-    timestep = token_mask[None, :] * (sigma[:, None] * NUM_TRAIN_TIMESTEPS)
+    token_mask = mask[:, 0, ::p_t, ::p_h, ::p_w].flatten(1)
+    timestep = token_mask * (sigma[:, None] * NUM_TRAIN_TIMESTEPS)
     feats = features * keep.view(b, *([1] * (features.ndim - 1))).to(features.dtype)
     pred = model(model_input, timestep, text, feats)
-    target = noise - latents
+    target = noise - x0
     diff = (pred.float() - target) ** 2 * mask
-    return diff.sum() / (mask.sum() * b * latents.shape[1])
+    return diff.sum() / (mask.sum() * latents.shape[1])
 
 
 # ------------------------------------------------------------ checkpoints
@@ -466,16 +507,17 @@ def finetune(model: str | os.PathLike[str], manifest: str | os.PathLike[str], ou
     for step, batch in enumerate(loader, start=start + 1):
         if config.overfit_one_batch:
             fixed = fixed or encoder(batch)
-            latents, text, features = fixed
+            latents, text, features, reference = fixed
         else:
-            latents, text, features = encoder(batch)
+            latents, text, features, reference = encoder(batch)
         seed_step = 0 if config.overfit_one_batch else step
         gen = torch.Generator().manual_seed(step_seed(config.seed, seed_step, accelerator.process_index))
         lr = config.lr * min(1.0, step / max(1, config.warmup))
         for group in optimizer.param_groups:
             group["lr"] = lr
         try:
-            loss = flow_matching_loss(trainee, latents, text, features, gen, shift, config.audio_dropout, patch)
+            loss = flow_matching_loss(trainee, latents, text, features, gen, shift, config.audio_dropout, patch,
+                                      reference, config.overlap_probability, config.motion_latents)
             accelerator.backward(loss)
         finally:
             accelerator.unwrap_model(trainee).release_audio()
@@ -508,7 +550,8 @@ def finetune(model: str | os.PathLike[str], manifest: str | os.PathLike[str], ou
             "config": asdict(config), "mixed_precision": precision, "device": str(device),
             "steps_done": step, "loss_first": first, "loss_last": last, "losses": losses,
             "trainable_parameters": int(sum(p.numel() for p in params)), "seconds_this_run": round(result.seconds, 2),
-            "objective": "flow matching, v = noise - x0, first latent frame clean",
+            "objective": "flow matching, v = noise - x0; known heads as long-form sampling builds them "
+                         "(portrait, or pivot reference + motion latents)",
         })
     return result
 
@@ -576,6 +619,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--lora-rank", type=int, default=0, help="0: adapter only; else LoRA rank on the attention")
     p.add_argument("--lora-alpha", type=float, default=None)
     p.add_argument("--audio-dropout", type=float, default=0.1, help="probability of training without audio")
+    p.add_argument("--overlap-probability", type=float, default=0.5,
+                   help="share of clips trained as later long-form chunks (pivot reference + motion latents)")
+    p.add_argument("--motion-latents", type=int, default=2, help="motion latents of a later chunk (as the preset)")
     p.add_argument("--gradient-checkpointing", action="store_true")
     p.add_argument("--mixed-precision", choices=("bf16", "no"), default=None, help="default: bf16 on CUDA, no on CPU")
     p.add_argument("--shift", type=float, default=None, help="timestep shift (default: the model scheduler's)")
@@ -602,6 +648,7 @@ def config_from_args(args: argparse.Namespace) -> FinetuneConfig:
         warmup=args.warmup, save_every=args.save_every, keep_checkpoints=args.keep_checkpoints,
         log_every=args.log_every, num_workers=args.num_workers, seed=args.seed,
         overfit_one_batch=args.overfit_one_batch, device=args.device,
+        overlap_probability=args.overlap_probability, motion_latents=args.motion_latents,
     )
 
 

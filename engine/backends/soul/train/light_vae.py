@@ -5,8 +5,9 @@ learns to produce the teacher's decoded frames from the same latents (L1 + MSE).
 never sees pixels the teacher did not make, so it learns the teacher's decoder, not a
 new autoencoder, and slots in wherever ``vae.decode`` is called.
 
-Clips come from a folder of movies (``--videos``) or from synthetic moving shapes
-(``--synthetic N``, enough to check the loop anywhere). Weights are read from and written
+Clips come from a folder of movies (``--videos``), from synthetic moving shapes
+(``--synthetic N``, enough to check the loop anywhere), or from the training export
+(``--data``, see :mod:`.export`) that distillation reads too. Weights are read from and written
 to safetensors only::
 
     python -m engine.backends.soul.train.light_vae --vae MODEL/vae --videos clips/ --out light_vae/
@@ -128,6 +129,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--videos", help="folder of movies to cut training clips from")
     src.add_argument("--synthetic", type=int, metavar="N", help="train on N synthetic moving-shape clips")
+    src.add_argument("--data", help="a folder written by engine.backends.soul.train.export --with-decoded "
+                                    "(the same export distillation reads)")
     p.add_argument("--frames", type=int, default=17, help="frames per clip (4k+1)")
     p.add_argument("--size", default="256x256", help="clip size WxH (multiples of the VAE's spatial scale)")
     p.add_argument("--clips", type=int, default=64, help="most clips to take from --videos")
@@ -152,12 +155,18 @@ def main(argv: list[str] | None = None) -> int:
     refuse_pickles(vae_dir)
     vae = AutoencoderKLWan.from_pretrained(vae_dir, use_safetensors=True).to(device).eval()
     torch.manual_seed(args.seed)
-    if args.videos:
-        clips = video_clips(args.videos, args.frames, height, width, args.clips)
-    else:
-        clips = synthetic_clips(args.synthetic, args.frames, height, width, args.seed)
     started = time.monotonic()
-    pairs = teacher_pairs(vae, clips)
+    if args.data:
+        from engine.backends.soul.train.export import decoder_pairs
+
+        pairs = decoder_pairs(args.data)
+        clips = pairs
+    else:
+        if args.videos:
+            clips = video_clips(args.videos, args.frames, height, width, args.clips)
+        else:
+            clips = synthetic_clips(args.synthetic, args.frames, height, width, args.seed)
+        pairs = teacher_pairs(vae, clips)
     del vae
     student = light_vae_for(AutoencoderKLWan.load_config(vae_dir), tuple(int(c) for c in args.channels.split(",")),
                             args.blocks)

@@ -7,16 +7,20 @@ teacher for a draft and taken out again for a final without reloading anything.
 Files: ``student_lora.safetensors`` holds ``<module>.lora_A.weight`` (r×in) and
 ``<module>.lora_B.weight`` (out×r) for each adapted ``nn.Linear``; ``lora_config.json``
 holds the rank, alpha and module names. The update of a module is
-``W += (alpha / rank) · B @ A``.
+``W += (alpha / rank) · B @ A``. Renders apply it unmerged (:class:`LoraHooks`), so the
+teacher's weights are never touched.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -27,7 +31,14 @@ DEFAULT_TARGETS = ("to_q", "to_k", "to_v", "to_out.0", "ffn.net.0.proj", "ffn.ne
 
 
 class LoRALinear(nn.Module):
-    """``base(x) + (alpha / rank) · B(A(x))`` with ``base`` frozen and ``B`` starting at zero."""
+    """``base(x) + (alpha / rank) · B(A(x))`` with ``base`` frozen and ``B`` starting at zero.
+
+    Besides its own factors (``lora_A``/``lora_B``, the ones saved) it can hold named
+    extra adapters on the same frozen base (``extra``): distillation keeps the previous
+    round's student and DMD's fake-score critic that way instead of copying the 5B model.
+    ``active`` picks which runs: ``"default"``, an extra adapter's name, or None (the base
+    alone, i.e. the original teacher).
+    """
 
     def __init__(self, base: nn.Linear, rank: int, alpha: float) -> None:
         super().__init__()
@@ -39,12 +50,68 @@ class LoRALinear(nn.Module):
         nn.init.kaiming_uniform_(self.lora_A.weight, a=math.sqrt(5))
         nn.init.zeros_(self.lora_B.weight)
         base.requires_grad_(False)
+        self.extra = nn.ModuleDict()
+        self.active: str | None = "default"
+
+    def factors(self, name: str) -> tuple[nn.Linear, nn.Linear]:
+        if name == "default":
+            return self.lora_A, self.lora_B
+        a, b = self.extra[name]
+        return a, b
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.base(x) + self.lora_B(self.lora_A(x)) * self.scale
+        out = self.base(x)
+        if self.active is None:
+            return out
+        a, b = self.factors(self.active)
+        return out + (b(a(x.to(a.weight.dtype))) * self.scale).to(out.dtype)
 
     def delta(self) -> torch.Tensor:
         return (self.lora_B.weight @ self.lora_A.weight) * self.scale
+
+
+def add_adapter(model: nn.Module, name: str, trainable: bool = False, from_default: bool = True) -> list[nn.Parameter]:
+    """A named extra adapter on every LoRA layer (a copy of the default factors, or fresh); returns its parameters."""
+    params: list[nn.Parameter] = []
+    with torch.no_grad():
+        for mod in lora_modules(model).values():
+            if name not in mod.extra:
+                a = copy.deepcopy(mod.lora_A)
+                b = copy.deepcopy(mod.lora_B)
+                if not from_default:
+                    nn.init.kaiming_uniform_(a.weight, a=math.sqrt(5))
+                    nn.init.zeros_(b.weight)
+                mod.extra[name] = nn.ModuleList([a, b])
+            a, b = mod.extra[name]
+            if from_default:
+                a.weight.copy_(mod.lora_A.weight)
+                b.weight.copy_(mod.lora_B.weight)
+            for p in (a.weight, b.weight):
+                p.requires_grad_(trainable)
+                params.append(p)
+    return params
+
+
+def adapter_parameters(model: nn.Module, name: str = "default") -> list[nn.Parameter]:
+    out: list[nn.Parameter] = []
+    for mod in lora_modules(model).values():
+        a, b = mod.factors(name)
+        out += [a.weight, b.weight]
+    return out
+
+
+@contextmanager
+def active_adapter(model: nn.Module, name: str | None) -> Iterator[None]:
+    """Run ``model`` with adapter ``name`` (None: the frozen base alone) inside the block."""
+    mods = list(lora_modules(model).values())
+    before = [m.active for m in mods]
+    for m in mods:
+        m.active = name
+    try:
+        yield
+    finally:
+        for m, a in zip(mods, before, strict=True):
+            m.active = a
 
 
 def _matches(name: str, targets: Iterable[str]) -> bool:
@@ -121,6 +188,8 @@ def apply_lora_delta(model: nn.Module, folder: str | os.PathLike[str], sign: flo
     """Add (``sign=1``) or remove (``sign=-1``) a saved LoRA in place; returns modules changed.
 
     Works on the live model, so hooks registered on it (audio injection) stay in place.
+    Only for exporting merged weights: in low precision a merge followed by an unmerge
+    does not give the original weights back (renders use :class:`LoraHooks`).
     """
     state, config = read_lora(folder)
     scale = float(config["alpha"]) / float(config["rank"])
@@ -132,3 +201,53 @@ def apply_lora_delta(model: nn.Module, folder: str | os.PathLike[str], sign: flo
         layer.weight += delta.to(device=layer.weight.device, dtype=layer.weight.dtype)
         changed += 1
     return changed
+
+
+class LoraHooks:
+    """A saved LoRA applied *beside* a live model: ``y = base(x) + scale · (x Aᵀ) Bᵀ`` by forward hooks.
+
+    The teacher's weights are never written, so a final rendered after a draft uses
+    exactly the same bits as one rendered before it (folding a LoRA into bf16 weights and
+    taking it out again does not round-trip: about one weight in ten of the adapted
+    layers comes back changed). The factors move to whatever device the layer runs on,
+    so the hooks work under CPU or group offload too.
+    """
+
+    def __init__(self, folder: str | os.PathLike[str]) -> None:
+        self.state, self.config = read_lora(folder)
+        self.scale = float(self.config["alpha"]) / float(self.config["rank"])
+        self._handles: list[torch.utils.hooks.RemovableHandle] = []
+        self._cache: dict[tuple[str, torch.device, torch.dtype], tuple[torch.Tensor, torch.Tensor]] = {}
+
+    def _factors(self, name: str, device: torch.device, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+        key = (name, device, dtype)
+        if key not in self._cache:
+            a = self.state[f"{name}.lora_A.weight"].to(device=device, dtype=dtype)
+            b = self.state[f"{name}.lora_B.weight"].to(device=device, dtype=dtype)
+            self._cache[key] = (a, b)
+        return self._cache[key]
+
+    def _hook(self, name: str) -> Any:
+        def add(module: nn.Module, args: tuple[Any, ...], output: torch.Tensor) -> torch.Tensor:
+            x = args[0]
+            a, b = self._factors(name, x.device, x.dtype)
+            return output + (x @ a.T) @ b.T * self.scale
+
+        return add
+
+    def attach(self, model: nn.Module) -> int:
+        """Hook every adapted layer of ``model``; returns how many were hooked."""
+        if self._handles:
+            raise RuntimeError("these LoRA hooks are already attached")
+        for name in self.config["modules"]:
+            layer = model.get_submodule(name)
+            if not isinstance(layer, nn.Linear):
+                raise ValueError(f"LoRA module {name} is not a linear layer of this model")
+            self._handles.append(layer.register_forward_hook(self._hook(name)))
+        return len(self._handles)
+
+    def detach(self) -> None:
+        for handle in self._handles:
+            handle.remove()
+        self._handles.clear()
+        self._cache.clear()
