@@ -32,6 +32,7 @@ import torch
 from diffusers.pipelines.pipeline_utils import DiffusionPipeline
 from diffusers.utils.torch_utils import randn_tensor
 
+from engine.backends.latent_preview import LatentPreview
 from engine.backends.soul.adapter import AudioInjection, SoulAudioAdapter
 from engine.backends.soul.audio import SoulAudioEncoder
 from engine.backends.soul.presets import DEFAULT_NEGATIVE, RESOLUTIONS, valid_frame_count
@@ -90,7 +91,7 @@ class SoulPipeline(DiffusionPipeline):
         self.vae_scale_factor_temporal = int(vae.config.scale_factor_temporal)
         self.vae_scale_factor_spatial = int(vae.config.scale_factor_spatial)
         self._injection = AudioInjection(transformer, audio_adapter)
-        self._preview_map: torch.Tensor | None = None
+        self._preview = LatentPreview()
 
     # ------------------------------------------------------------ geometry
     @property
@@ -184,7 +185,7 @@ class SoulPipeline(DiffusionPipeline):
         latent = self.vae.encode(x).latent_dist.mode()
         mean, std = self._latent_stats(latent.device, latent.dtype)
         latent = ((latent - mean) / std).float()
-        self._fit_preview(latent, rgb)
+        self._preview.fit(latent, rgb)
         return latent.to(self._execution_device)
 
     @torch.no_grad()
@@ -351,31 +352,9 @@ class SoulPipeline(DiffusionPipeline):
             vae.clear_cache()
 
     # --------------------------------------------------------------- preview
-    def _fit_preview(self, latent: torch.Tensor, rgb: np.ndarray) -> None:
-        """Least-squares latent→RGB map fitted on the portrait and its own latent.
-
-        Costs one tiny solve per job and works for any VAE, including tiny test ones.
-        """
-        c, h, w = latent.shape[1], latent.shape[3], latent.shape[4]
-        import cv2
-
-        small = cv2.resize(rgb, (w, h), interpolation=cv2.INTER_AREA).reshape(-1, 3).astype(np.float64) / 255.0
-        feats = latent[0, :, 0].reshape(c, -1).T.double().cpu().numpy()
-        design = np.concatenate([feats, np.ones((feats.shape[0], 1))], axis=1)
-        ridge = 1e-3 * np.eye(design.shape[1])
-        weights = np.linalg.solve(design.T @ design + ridge, design.T @ small)
-        self._preview_map = torch.from_numpy(weights).float()
-
     def preview_image(self, latents: torch.Tensor, frame: int | None = None, scale: int | None = None) -> np.ndarray:
-        """A cheap RGB preview (uint8 H×W×3) of one latent frame, without the VAE."""
-        if self._preview_map is None:
-            raise RuntimeError("no preview projection yet: encode a portrait first")
-        lat = latents[0, :, latents.shape[2] // 2 if frame is None else frame].float().cpu()
-        c, h, w = lat.shape
-        flat = torch.cat([lat.reshape(c, -1).T, torch.ones(h * w, 1)], dim=1)
-        rgb = (flat @ self._preview_map).clamp(0, 1).reshape(h, w, 3).mul(255).byte().numpy()
-        scale = scale or max(1, 256 // max(h, w))
-        return np.repeat(np.repeat(rgb, scale, axis=0), scale, axis=1)
+        """A cheap RGB preview (uint8 H×W×3) of one latent frame, without the VAE (fitted on the portrait)."""
+        return self._preview.image(latents, frame, scale)
 
     # ------------------------------------------------------------------ call
     @torch.no_grad()
