@@ -280,6 +280,18 @@ def oom_guard(stage: str, current: Placement | None = None, plan: MemoryPlan | N
 
 
 # ------------------------------------------------------------------------------- measure
+def cuda_device() -> tuple[bool, str, float]:
+    """(CUDA present, name of GPU 0, its total memory in GiB): what a backend reports it runs on."""
+    try:
+        import torch
+    except ImportError:  # pragma: no cover - torch is a dependency
+        return False, "", 0.0
+    if not torch.cuda.is_available():
+        return False, "", 0.0
+    props = torch.cuda.get_device_properties(0)
+    return True, props.name, props.total_memory / 1024**3
+
+
 def measured_free_bytes(device: Any = None) -> int | None:
     """Free VRAM on ``device`` (CUDA only); None without a GPU."""
     try:

@@ -39,6 +39,7 @@ from engine.backends.base import (
     Progress,
     RenderContext,
 )
+from engine.backends.placement import cuda_device
 from engine.jobs import JobSpec
 
 MODEL_FOLDER_ENV = "INFINITETALK_MODEL_FOLDER"
@@ -48,17 +49,6 @@ RATE = 16_000
 def _model_folder(options: dict[str, Any] | None) -> str | None:
     folder = (options or {}).get("model_folder") or os.environ.get(MODEL_FOLDER_ENV)
     return str(folder) if folder else None
-
-
-def _cuda() -> tuple[bool, str, float]:
-    try:
-        import torch
-    except ImportError:  # pragma: no cover - torch is a dependency
-        return False, "", 0.0
-    if not torch.cuda.is_available():
-        return False, "", 0.0
-    props = torch.cuda.get_device_properties(0)
-    return True, props.name, props.total_memory / 1024**3
 
 
 def speakers_of(job: JobSpec) -> list[dict[str, Any]]:
@@ -112,7 +102,7 @@ class InfiniteTalkBackend(Backend):
         from engine.backends.infinitetalk.presets import BUCKETS
 
         options = options or {}
-        cuda, gpu, vram = _cuda()
+        cuda, gpu, vram = cuda_device()
         folder = _model_folder(options)
         extra: dict[str, Any] = {"cuda": cuda, "gpu": gpu, "vram_gb": round(vram, 1), "model_folder": folder,
                                  "resolutions": sorted(BUCKETS), "model_fps": 25}
@@ -149,7 +139,7 @@ class InfiniteTalkBackend(Backend):
             raise BackendUnavailable("the infinitetalk backend needs a model folder",
                                      hint=f"set it in Preferences (option model_folder or {MODEL_FOLDER_ENV})")
         load_options = self._load_options(options)
-        if not _cuda()[0] and not options.get("allow_cpu") and load_options.device in (None, "cuda"):
+        if not cuda_device()[0] and not options.get("allow_cpu") and load_options.device in (None, "cuda"):
             raise BackendUnavailable("the infinitetalk backend needs a CUDA GPU", hint="use the sketch backend here")
         key = (folder, *load_options.key())
         if self.pipe is not None and self._key == key:

@@ -37,6 +37,7 @@ from engine.backends.base import (
     Progress,
     RenderContext,
 )
+from engine.backends.placement import cuda_device
 from engine.jobs import JobSpec
 
 MODEL_FOLDER_ENV = "SOUL_MODEL_FOLDER"
@@ -60,17 +61,6 @@ def _load_key(o: dict[str, Any]) -> tuple[Any, ...]:
             o.get("attention_backend") or None, o.get("torch_compile") or None)
 
 
-def _cuda() -> tuple[bool, str, float]:
-    try:
-        import torch
-    except ImportError:
-        return False, "", 0.0
-    if not torch.cuda.is_available():
-        return False, "", 0.0
-    props = torch.cuda.get_device_properties(0)
-    return True, props.name, props.total_memory / 1024**3
-
-
 class SoulBackend(Backend):
     """The GPU generator; see the module docstring for the options it reads."""
 
@@ -88,7 +78,7 @@ class SoulBackend(Backend):
         from engine.backends.soul.folder import validate_model_folder
         from engine.backends.soul.presets import RESOLUTIONS
 
-        cuda, gpu, vram = _cuda()
+        cuda, gpu, vram = cuda_device()
         folder = _model_folder(options)
         extra: dict[str, Any] = {"cuda": cuda, "gpu": gpu, "vram_gb": round(vram, 1), "model_folder": folder,
                                  "resolutions": {k: list(v) for k, v in RESOLUTIONS.items()}}
@@ -124,7 +114,7 @@ class SoulBackend(Backend):
         if folder is None:
             raise BackendUnavailable("the soul backend needs a model folder",
                                      hint=f"set the model folder in Preferences (option model_folder or {MODEL_FOLDER_ENV})")
-        cuda, _, _ = _cuda()
+        cuda, _, _ = cuda_device()
         load_options = LoadOptions.from_options(options, **({"shape": shape} if shape else {}))
         if not cuda and not options.get("allow_cpu") and load_options.device in (None, "cuda"):
             raise BackendUnavailable("the soul backend needs a CUDA GPU", hint="use the sketch backend on this machine")
