@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.backends.infinitetalk import keys
+from engine.backends.soul.audio_checkpoint import canonical_key
 from engine.backends.soul.errors import ModelFolderError
 from engine.backends.soul.folder import (
     FLOAT_DTYPES,
@@ -122,18 +123,6 @@ def _check_adapter(path: Path, variant: str, report: ValidationReport, digest: A
         report.errors.append(f"{label}: … and {len(problems) - 10} more tensor problems")
 
 
-_PRETRAINING_HEADS = ("quantizer.", "project_q.", "project_hid.")
-
-
-def _audio_name(name: str) -> str | None:
-    """A published chinese-wav2vec2-base tensor name as ``Wav2Vec2Model`` knows it (None: a pretraining head)."""
-    if name.startswith(_PRETRAINING_HEADS):
-        return None
-    name = name.removeprefix("wav2vec2.")
-    return name.replace(".weight_g", ".parametrizations.weight.original0").replace(
-        ".weight_v", ".parametrizations.weight.original1")
-
-
 def _check_audio_encoder(folder: Path, report: ValidationReport, digest: Any, check_shapes: bool) -> None:
     """chinese-wav2vec2-base as published (a Wav2Vec2ForPreTraining checkpoint) or a plain Wav2Vec2Model."""
     comp = ComponentReport("audio_encoder", "Wav2Vec2Model")
@@ -167,7 +156,7 @@ def _check_audio_encoder(folder: Path, report: ValidationReport, digest: Any, ch
     digest.update(b"audio_encoder" + json.dumps(header, sort_keys=True).encode())
     found = {}
     for name, info in header.items():
-        ours = _audio_name(name)
+        ours = canonical_key("wav2vec2", name)  # prefixes, pretraining heads, weight_g/weight_v
         if ours is not None:
             found[ours] = tuple(info.get("shape", ()))
             comp.tensors += 1
