@@ -116,6 +116,13 @@ def visemes_from_shapes(shape: np.ndarray) -> np.ndarray:
     return table[np.asarray(shape, dtype=np.int64)]
 
 
+def true_runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """``(start, stop)`` of every run of True in a 1-D mask, stop exclusive."""
+    m = np.concatenate([[False], np.asarray(mask, bool).reshape(-1), [False]])
+    edges = np.flatnonzero(m[1:] != m[:-1])
+    return list(zip(edges[::2].tolist(), edges[1::2].tolist()))
+
+
 def frame_centres(n_frames: int, fps: float) -> np.ndarray:
     """Exact frame times i / fps in seconds (rational fps, so 23.976 stays in sync)."""
     rate = fps_fraction(fps)
@@ -235,18 +242,11 @@ def mouth_track(features: FrameFeatures, fps: float, attack_s: float = 0.02, rel
     # A short closure inside speech is a stop (most often M/B/P): show it as pressed lips.
     closed = labels == CLOSED
     short = max(1, int(round(0.2 * float(fps_fraction(fps)))))
-    i, n = 0, len(labels)
-    while i < n:
-        if not closed[i]:
-            i += 1
-            continue
-        j = i
-        while j < n and closed[j]:
-            j += 1
+    n = len(labels)
+    for i, j in true_runs(closed):
         if i > 0 and j < n and j - i <= short:
             shape[i:j] = SHAPE_A
             press[i:j] = 1.0
-        i = j
     return MouthTrack(open=mouth_open, width=width, energy=energy, viseme=labels, press=press,
                       tuck=np.zeros_like(press), shape=shape, method="spectral")
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.backends.sketch.audio import MouthTrack, frame_centres, visemes_from_shapes
+from engine.backends.sketch.audio import MouthTrack, frame_centres, true_runs, visemes_from_shapes
 from engine.backends.sketch.phonemes import Segment
 from engine.backends.sketch.shapes import POSES, SHAPE_A, SHAPE_G, SHAPE_X, SHAPES, TRANSPARENT, phone_shapes
 from engine.timebase import fps_fraction
@@ -101,18 +101,10 @@ def rest_in_pauses(shapes: np.ndarray, loudness: np.ndarray, min_run: int = 4) -
     """
     out = shapes.copy()
     quiet = np.asarray(loudness[: len(out)]) <= 0.0
-    i, n = 0, min(len(out), len(quiet))
-    while i < n:
-        if not quiet[i]:
-            i += 1
-            continue
-        j = i
-        while j < n and quiet[j]:
-            j += 1
+    for i, j in true_runs(quiet):
         if j - i >= min_run:
             run = out[i:j]
             run[run != SHAPE_A] = SHAPE_X
-        i = j
     return out
 
 
