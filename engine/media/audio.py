@@ -329,12 +329,45 @@ def iter_audio_blocks(
             warnings.extend(decoder.warnings)
 
 
-class StreamedAudio:
-    """A clip decoded as it is read: the movie writer takes ``block``s in order.
+class SequentialAudio:
+    """Audio the movie writer reads ``block`` by ``block``, in order, at a format fixed up front.
 
     Looks like an :class:`AudioClip` to :class:`~engine.media.video.VideoWriter`
-    (``channels``, ``sample_rate``, ``num_samples``, ``block``, ``fit_duration``) and
-    keeps the level statistics of what was read, for the take's sidecar.
+    (``channels``, ``sample_rate``, ``num_samples``, ``block``, ``fit_duration``); it is
+    never resampled or remixed, since nothing of it is held to convert.
+    """
+
+    sample_rate: int
+    channels: int
+    num_samples: int
+
+    @property
+    def duration(self) -> float:
+        return self.num_samples / float(self.sample_rate)
+
+    def resample(self, rate: int) -> SequentialAudio:
+        if rate != self.sample_rate:
+            raise ValueError(f"{type(self).__name__} is produced at {self.sample_rate} Hz, the rate it is written at")
+        return self
+
+    def as_channels(self, channels: int) -> SequentialAudio:
+        if channels != self.channels:
+            raise ValueError(f"{type(self).__name__} is produced with {self.channels} channel(s), as it is written")
+        return self
+
+    def fit_duration(self, duration: float) -> SequentialAudio:
+        self.num_samples = int(round(duration * self.sample_rate))
+        return self
+
+    def block(self, start: int, count: int) -> np.ndarray:
+        """Samples ``start`` .. ``start + count`` (channels × count float32); ``start`` only moves forward."""
+        raise NotImplementedError
+
+
+class StreamedAudio(SequentialAudio):
+    """A clip decoded as it is read: the movie writer takes ``block``s in order.
+
+    Keeps the level statistics of what was read, for the take's sidecar.
     """
 
     def __init__(self, path: str | os.PathLike[str], sample_rate: int, channels: int | None, start: float,
@@ -353,24 +386,6 @@ class StreamedAudio:
         self._position = 0
         self._sumsq = 0.0
         self._counted = 0
-
-    @property
-    def duration(self) -> float:
-        return self.num_samples / float(self.sample_rate)
-
-    def resample(self, rate: int) -> StreamedAudio:
-        if rate != self.sample_rate:
-            raise ValueError("a streamed clip is decoded at the rate it is written at")
-        return self
-
-    def as_channels(self, channels: int) -> StreamedAudio:
-        if channels != self.channels:
-            raise ValueError("a streamed clip is decoded with the channels it is written with")
-        return self
-
-    def fit_duration(self, duration: float) -> StreamedAudio:
-        self.num_samples = int(round(duration * self.sample_rate))
-        return self
 
     def block(self, start: int, count: int) -> np.ndarray:
         if start != self._position:

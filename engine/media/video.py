@@ -21,7 +21,7 @@ import numpy as np
 from av.video.reformatter import ColorRange, Colorspace, Interpolation
 
 from engine.atomic import fsync_dir, temp_beside
-from engine.media.audio import DELIVERY_RATE, AudioClip, StreamedAudio, _layout_name
+from engine.media.audio import DELIVERY_RATE, AudioClip, SequentialAudio, _layout_name
 from engine.media.errors import MediaError
 from engine.timebase import fps_fraction, is_drop_frame
 
@@ -342,7 +342,7 @@ class VideoWriter:
         width: int,
         height: int,
         codec: str = "h264",
-        audio: AudioClip | StreamedAudio | None = None,
+        audio: AudioClip | SequentialAudio | None = None,
         start_timecode: str | None = "01:00:00:00",
         overwrite: bool = False,
         metadata: dict[str, str] | None = None,
@@ -369,7 +369,7 @@ class VideoWriter:
         self._mode: str | None = None  # "frames" or "chunks": one movie is written one way
         self._audio_samples_written = 0
         self._closed = False
-        self._audio: AudioClip | StreamedAudio | None = None
+        self._audio: AudioClip | SequentialAudio | None = None
         try:
             self._container = av.open(str(self._tmp), mode="w", format=self.preset.container)
             self._setup_streams(audio, start_timecode, metadata or {}, reel)
@@ -378,7 +378,7 @@ class VideoWriter:
             raise
 
     # ---------------------------------------------------------------- set up
-    def _setup_streams(self, audio: AudioClip | StreamedAudio | None, timecode: str | None, metadata: dict[str, str], reel: str | None) -> None:
+    def _setup_streams(self, audio: AudioClip | SequentialAudio | None, timecode: str | None, metadata: dict[str, str], reel: str | None) -> None:
         preset = self.preset
         c = self._container
         if preset.container == "mp4":

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from engine.media import DELIVERY_RATE, AudioClip, MediaError
-from engine.media.audio import iter_audio_blocks
+from engine.media.audio import SequentialAudio, iter_audio_blocks
 from soul_studio.export.cut import Cut, Segment
 from soul_studio.export.soundtrack import CHANNELS, _source, build_soundtrack, sample_at
 from soul_studio.project.model import Project
@@ -72,7 +72,7 @@ class _Piece:
         return samples
 
 
-class StreamedSoundtrack:
+class StreamedSoundtrack(SequentialAudio):
     """Looks like an :class:`~engine.media.AudioClip` to the movie writer; read in order."""
 
     def __init__(self, project: Project, cut: Cut, take_audio: bool, warnings: list[str]) -> None:
@@ -83,20 +83,6 @@ class StreamedSoundtrack:
         self._pieces = sorted((_Piece(project, seg, cut.fps, take_audio, warnings) for seg in cut.shots()),
                               key=lambda p: p.at)
         self._position = 0
-
-    def resample(self, rate: int) -> StreamedSoundtrack:
-        if rate != self.sample_rate:
-            raise ValueError("the soundtrack is built at the delivery rate")
-        return self
-
-    def as_channels(self, channels: int) -> StreamedSoundtrack:
-        if channels != self.channels:
-            raise ValueError("the soundtrack is built in stereo")
-        return self
-
-    def fit_duration(self, duration: float) -> StreamedSoundtrack:
-        self.num_samples = int(round(duration * self.sample_rate))
-        return self
 
     def block(self, start: int, count: int) -> np.ndarray:
         if start != self._position:
