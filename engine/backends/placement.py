@@ -280,6 +280,16 @@ def oom_guard(stage: str, current: Placement | None = None, plan: MemoryPlan | N
 
 
 # ------------------------------------------------------------------------------- measure
+def resolve_dtypes(device: str | None, dtype: str | None, vae_dtype: str | None) -> tuple[Any, Any, Any]:
+    """(torch device, model dtype, VAE dtype) from option strings: CUDA when present, bf16 there
+    and fp32 on CPU; the VAE stays fp32 unless asked (its decode is the most dtype-sensitive step)."""
+    import torch
+
+    dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    default = torch.bfloat16 if dev.type == "cuda" else torch.float32
+    return dev, getattr(torch, dtype) if dtype else default, getattr(torch, vae_dtype) if vae_dtype else torch.float32
+
+
 def cuda_device() -> tuple[bool, str, float]:
     """(CUDA present, name of GPU 0, its total memory in GiB): what a backend reports it runs on."""
     try:

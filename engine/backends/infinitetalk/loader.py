@@ -16,6 +16,7 @@ from typing import Any
 import torch
 
 from engine.backends.infinitetalk.folder import adapter_path, audio_folder, validate_model_folder
+from engine.backends.placement import resolve_dtypes
 from engine.backends.soul.errors import ModelFolderError
 from engine.backends.soul.folder import ValidationReport
 
@@ -62,10 +63,7 @@ class LoadOptions:
                 self.resolution, self.attention_backend, self.torch_compile)
 
     def resolve(self) -> tuple[torch.device, torch.dtype, torch.dtype]:
-        device = torch.device(self.device or ("cuda" if torch.cuda.is_available() else "cpu"))
-        dtype = getattr(torch, self.dtype) if self.dtype else (torch.bfloat16 if device.type == "cuda" else torch.float32)
-        vae_dtype = getattr(torch, self.vae_dtype) if self.vae_dtype else torch.float32
-        return device, dtype, vae_dtype
+        return resolve_dtypes(self.device, self.dtype, self.vae_dtype)
 
 
 def place_pipeline(pipe: Any, options: LoadOptions, device: torch.device) -> None:

@@ -19,6 +19,7 @@ from typing import Any
 
 import torch
 
+from engine.backends.placement import resolve_dtypes
 from engine.backends.soul.errors import ModelFolderError
 from engine.backends.soul.folder import ValidationReport, validate_model_folder
 
@@ -63,11 +64,7 @@ class LoadOptions:
         )
 
     def resolve(self) -> tuple[torch.device, torch.dtype, torch.dtype]:
-        device = torch.device(self.device or ("cuda" if torch.cuda.is_available() else "cpu"))
-        default = torch.bfloat16 if device.type == "cuda" else torch.float32
-        dtype = getattr(torch, self.dtype) if self.dtype else default
-        vae_dtype = getattr(torch, self.vae_dtype) if self.vae_dtype else torch.float32
-        return device, dtype, vae_dtype
+        return resolve_dtypes(self.device, self.dtype, self.vae_dtype)
 
     def placement_options(self) -> dict[str, Any]:
         """The options :func:`~engine.backends.placement.placement_from_options` reads."""
