@@ -44,7 +44,7 @@ from soul_studio.ui.inspector import Inspector
 from soul_studio.ui.markers import MarkerList
 from soul_studio.ui.media_bin import MediaBin
 from soul_studio.ui.media_cache import MediaCache
-from soul_studio.ui.project_files import rescue_unsaved, keep_declined_autosave
+from soul_studio.ui.project_files import keep_declined_autosave, rescue_unsaved
 from soul_studio.ui.render_controller import ManagerFactory, RenderController, default_manager_factory
 from soul_studio.ui.render_queue import RenderQueuePanel
 from soul_studio.ui.settings import StudioSettings
