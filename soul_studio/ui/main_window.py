@@ -638,7 +638,14 @@ class MainWindow(QMainWindow):
         if len(ids) < len(self.editor.selection):
             self.statusBar().showMessage("Clips on locked tracks stay where they are", 4000)
         if ids:
-            self.document.push(RemoveShots(ids, ripple=ripple, text="Ripple Delete" if ripple else "Lift"))
+            from soul_studio.project.ripple import ripple_delete  # sync lock: later clips on free tracks follow
+
+            try:
+                edit = ripple_delete(self.document.project, ids) if ripple else RemoveShots(ids, False, text="Lift")
+            except ValueError as exc:
+                self.statusBar().showMessage(str(exc), 4000)
+                return
+            self.document.push(edit)
             self.editor.select([])
 
     def split_at_playhead(self) -> None:
