@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 from soul_studio.project.edits import AddCharacter, RemoveCharacter, SetCharacterFields
 from soul_studio.project.model import FRAMINGS, Character, Voice
 from soul_studio.ui.document import Document
+from soul_studio.ui.document_panel import DocumentPanel
 from soul_studio.ui.drops import portrait_edit
 from soul_studio.ui.face_picker import FacePicker
 from soul_studio.ui.inspector import FRAMING_LABELS
@@ -92,8 +93,10 @@ class CastList(QListWidget):
             event.ignore()
 
 
-class CastPanel(QWidget):
+class CastPanel(QWidget, DocumentPanel):
     """List of characters above the selected character's details."""
+
+    REFRESH_ON = ("cast", "character", "project")
 
     error = Signal(str, str)
 
@@ -225,19 +228,9 @@ class CastPanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(split)
 
-        document.changed.connect(self._on_changed)
+        self.watch_document(document)
         cache.ready.connect(lambda kind, _k: kind == "thumb" and self.refresh())
         self.refresh()
-
-    def set_document(self, document: Document) -> None:
-        self.document.changed.disconnect(self._on_changed)
-        self.document = document
-        document.changed.connect(self._on_changed)
-        self.refresh()
-
-    def _on_changed(self, kind: str, _subject: object) -> None:
-        if kind in ("cast", "character", "project"):
-            self.refresh()
 
     # ------------------------------------------------------------- listing
     @property

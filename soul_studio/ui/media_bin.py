@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 from soul_studio.project.edits_extra import RemoveMediaItems
 from soul_studio.project.model import MediaItem
 from soul_studio.ui.document import Document
+from soul_studio.ui.document_panel import DocumentPanel
 from soul_studio.ui.drops import import_media_edit
 from soul_studio.ui.media_cache import MediaCache, is_audio, is_image
 from soul_studio.ui.theme import icon
@@ -123,8 +124,10 @@ class BinList(QListWidget):
             event.ignore()
 
 
-class MediaBin(QWidget):
+class MediaBin(QWidget, DocumentPanel):
     """Bin panel with Import and Remove."""
+
+    REFRESH_ON = ("media", "project", "cast", "character", "timeline")
 
     error = Signal(str, str)
 
@@ -175,19 +178,9 @@ class MediaBin(QWidget):
         layout.addLayout(top)
         layout.addLayout(find)
         layout.addWidget(self.list)
-        document.changed.connect(self._on_changed)
+        self.watch_document(document)
         cache.ready.connect(self._on_ready)
         self.refresh()
-
-    def set_document(self, document: Document) -> None:
-        self.document.changed.disconnect(self._on_changed)
-        self.document = document
-        document.changed.connect(self._on_changed)
-        self.refresh()
-
-    def _on_changed(self, kind: str, _subject: object) -> None:
-        if kind in ("media", "project", "cast", "character", "timeline"):
-            self.refresh()
 
     def _on_ready(self, kind: str, _key: str) -> None:
         if kind in ("thumb", "wave"):
