@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 from soul_studio.project.edits import AddCharacter, RemoveCharacter, SetCharacterFields
 from soul_studio.project.model import FRAMINGS, Character, Voice
 from soul_studio.ui.document import Document
-from soul_studio.ui.document_panel import DocumentPanel
+from soul_studio.ui.document_panel import DocumentPanel, header_row, tool_button
 from soul_studio.ui.drops import portrait_edit
 from soul_studio.ui.face_picker import FacePicker
 from soul_studio.ui.inspector import FRAMING_LABELS
@@ -109,22 +109,9 @@ class CastPanel(QWidget, DocumentPanel):
         self.list = CastList()
         self.list.currentItemChanged.connect(lambda *_: self._show_details())
         self.list.portrait_dropped.connect(self._portrait_dropped)
-        add = QToolButton()
-        add.setIcon(icon("add"))
-        add.setToolTip("Add a character")
-        add.clicked.connect(self.add_character)
-        remove = QToolButton()
-        remove.setIcon(icon("remove"))
-        remove.setToolTip("Remove the character (their shots keep their lines)")
-        remove.clicked.connect(self.remove_character)
-        top = QHBoxLayout()
-        top.setContentsMargins(8, 4, 8, 2)
-        self.count = QLabel("")
-        self.count.setObjectName("dim")
-        top.addWidget(self.count)
-        top.addStretch(1)
-        top.addWidget(add)
-        top.addWidget(remove)
+        top, self.count = header_row(
+            tool_button("add", "Add a character", self.add_character),
+            tool_button("remove", "Remove the character (their shots keep their lines)", self.remove_character))
         upper = QWidget()
         ul = QVBoxLayout(upper)
         ul.setContentsMargins(0, 0, 0, 0)

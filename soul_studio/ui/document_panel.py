@@ -3,13 +3,18 @@
 A panel names the change kinds that concern it in ``REFRESH_ON`` and implements
 ``refresh``; :class:`DocumentPanel` connects to the document, refreshes on those kinds
 and moves the connection over when the window opens another project.
+:func:`header_row` and :func:`tool_button` build the row above a panel's list.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import ClassVar
 
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QWidget
+
 from soul_studio.ui.document import Document
+from soul_studio.ui.theme import icon
 
 
 class DocumentPanel:
@@ -35,3 +40,25 @@ class DocumentPanel:
 
     def refresh(self) -> None:
         raise NotImplementedError
+
+
+def tool_button(icon_name: str, tip: str, slot: Callable[[], object]) -> QToolButton:
+    """A small icon button with a tooltip that calls ``slot`` when clicked."""
+    button = QToolButton()
+    button.setIcon(icon(icon_name))
+    button.setToolTip(tip)
+    button.clicked.connect(lambda _checked=False: slot())
+    return button
+
+
+def header_row(*widgets: QWidget) -> tuple[QHBoxLayout, QLabel]:
+    """The row above a panel's list: a dim count label on the left, ``widgets`` on the right."""
+    row = QHBoxLayout()
+    row.setContentsMargins(8, 4, 8, 2)
+    count = QLabel("")
+    count.setObjectName("dim")
+    row.addWidget(count)
+    row.addStretch(1)
+    for widget in widgets:
+        row.addWidget(widget)
+    return row, count
