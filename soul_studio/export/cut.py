@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from engine.timebase import frames_to_timecode, is_drop_frame, timecode_to_frames
@@ -81,6 +81,21 @@ class Cut:
         for seg in [*self.shots(), *(s for layer in self.layers.values() for s in layer)]:
             seen.setdefault(seg.index, seg)
         return list(seen.values())
+
+    def covered(self) -> list[Segment]:
+        """Stretches of clips the picture does not show (under a clip of the track above), in record
+        frames: their dialogue is still heard, selections included."""
+        shown: dict[int, list[tuple[int, int]]] = {}
+        for seg in self.shots():
+            shown.setdefault(seg.index, []).append((seg.record_start, seg.record_end))
+        out: list[Segment] = []
+        for seg in (s for layer in self.layers.values() for s in layer):
+            free = [(seg.record_start, seg.record_end)]
+            for a, b in shown.get(seg.index, []):
+                free = [piece for s, e in free for piece in ((s, min(e, a)), (max(s, b), e)) if piece[1] > piece[0]]
+            out += [replace(seg, record_start=s, length=e - s, offset=seg.offset + s - seg.record_start)
+                    for s, e in free]
+        return sorted(out, key=lambda s: s.record_start)
 
     def record_frame(self, timeline_frame: int) -> int | None:
         """Where a frame of the full timeline lands in this cut (None when left out)."""

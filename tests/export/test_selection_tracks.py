@@ -56,6 +56,15 @@ def test_selected_movie_plays_in_record_order_with_v2_on_top(layered, tmp_path, 
     assert result.frames == len(expected)
 
 
+def test_the_cut_knows_which_lines_play_under_the_picture_above(layered):
+    from soul_studio.export.cut import plan_cut
+
+    for shots in (ALL_REVERSED, None):
+        (under,) = plan_cut(layered, opts(shots=shots)).covered()  # Ana's second half, under Ben
+        assert (under.name, under.track, under.record_start, under.length, under.offset) == (
+            "Ana asks", "V1", 12, 12, 12)
+
+
 def test_otio_of_a_selection_keeps_v2_on_v2(layered, tmp_path):
     result = export_project(layered, "otio", tmp_path / "sel.otio", opts(shots=ALL_REVERSED, media="takes"))
     tl = otio.adapters.read_from_file(str(result.path))
