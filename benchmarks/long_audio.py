@@ -41,8 +41,8 @@ from soul_studio.project import load_project, save_project  # noqa: E402
 GOAL_MB = 600.0
 
 
-def _tree_rss_mb(pid: int) -> float:
-    """Resident memory of ``pid`` and every descendant, in MB."""
+def _tree_rss_kb(pid: int) -> dict[int, int]:
+    """Resident memory (kB) of ``pid`` and of every descendant, by pid."""
     parents: dict[int, int] = {}
     rss: dict[int, int] = {}
     for entry in Path("/proc").iterdir():
@@ -64,19 +64,38 @@ def _tree_rss_mb(pid: int) -> float:
             if ppid == parent and child not in tree:
                 tree.add(child)
                 frontier.append(child)
-    return sum(rss.get(p, 0) for p in tree) / 1024.0
+    return {p: rss.get(p, 0) for p in tree}
 
 
-def run_measured(cmd: list[str], env: dict[str, str]) -> tuple[float, float, str]:
-    """(wall seconds, peak tree RSS MB, stderr tail) of ``cmd``."""
-    peak = [0.0]
+def _maps_torch(pids: list[int]) -> bool:
+    """Whether any of ``pids`` has torch's core library (libc10) mapped."""
+    for p in pids:
+        try:
+            if "libc10" in Path(f"/proc/{p}/maps").read_text():
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def run_measured(cmd: list[str], env: dict[str, str]) -> dict[str, float]:
+    """Wall seconds, peak tree RSS MB (and the command's own and its children's peaks) of ``cmd``,
+    and whether torch was ever loaded in the tree (``torch_loaded`` 1/0)."""
+    peak = {"tree": 0.0, "cli": 0.0, "engine": 0.0, "torch": 0.0}
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     done = threading.Event()
 
     def sample() -> None:
+        tick = 0
         while not done.is_set():
-            peak[0] = max(peak[0], _tree_rss_mb(proc.pid))
+            rss = _tree_rss_kb(proc.pid)
+            peak["tree"] = max(peak["tree"], sum(rss.values()) / 1024.0)
+            peak["cli"] = max(peak["cli"], rss.get(proc.pid, 0) / 1024.0)
+            peak["engine"] = max(peak["engine"], sum(v for p, v in rss.items() if p != proc.pid) / 1024.0)
+            if tick % 10 == 0 and not peak["torch"] and _maps_torch(list(rss)):
+                peak["torch"] = 1.0
+            tick += 1
             done.wait(0.1)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -87,7 +106,7 @@ def run_measured(cmd: list[str], env: dict[str, str]) -> tuple[float, float, str
     sampler.join()
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd[2:5])} failed ({proc.returncode}): {err[-2000:]}")
-    return wall, peak[0], err[-500:]
+    return {"wall": wall, "peak": peak["tree"], "cli": peak["cli"], "engine": peak["engine"], "torch": peak["torch"]}
 
 
 def build(folder: Path, minutes: float) -> Path:
@@ -112,14 +131,16 @@ def measure(minutes: float, work: Path) -> dict[str, float]:
     path = build(work / f"case-{minutes:g}min", minutes)
     env = {**os.environ, "PYTHONPATH": str(ROOT), "SOUL_MAX_SHOT_SECONDS": str(max(7200.0, minutes * 60 + 60))}
     seconds = minutes * 60.0
-    r_wall, r_rss, _ = run_measured([sys.executable, "-m", "soul_studio.cli", "render", str(path), "--quality", "draft",
-                                     "--quiet"], env)
+    render = run_measured([sys.executable, "-m", "soul_studio.cli", "render", str(path), "--quality", "draft",
+                           "--quiet"], env)
     out = work / f"cut-{minutes:g}min.mp4"
-    e_wall, e_rss, _ = run_measured([sys.executable, "-m", "soul_studio.cli", "export", str(path), "-f", "mp4", "-o",
-                                     str(out), "-q"], env)
-    return {"minutes": minutes, "render_peak_rss_mb": round(r_rss, 1), "render_rtf": round(r_wall / seconds, 4),
-            "render_s": round(r_wall, 1), "export_peak_rss_mb": round(e_rss, 1),
-            "export_rtf": round(e_wall / seconds, 4), "export_s": round(e_wall, 1)}
+    export = run_measured([sys.executable, "-m", "soul_studio.cli", "export", str(path), "-f", "mp4", "-o",
+                           str(out), "-q"], env)
+    return {"minutes": minutes, "render_peak_rss_mb": round(render["peak"], 1),
+            "render_rtf": round(render["wall"] / seconds, 4), "render_s": round(render["wall"], 1),
+            "render_cli_peak_rss_mb": round(render["cli"], 1), "render_engine_peak_rss_mb": round(render["engine"], 1),
+            "render_torch_loaded": render["torch"], "export_peak_rss_mb": round(export["peak"], 1),
+            "export_rtf": round(export["wall"] / seconds, 4), "export_s": round(export["wall"], 1)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -133,7 +154,8 @@ def main(argv: list[str] | None = None) -> int:
     metrics: dict[str, float] = {}
     for r in results:
         tag = f"{r['minutes']:g}min"
-        for key in ("render_peak_rss_mb", "render_rtf", "export_peak_rss_mb", "export_rtf"):
+        for key in ("render_peak_rss_mb", "render_rtf", "render_cli_peak_rss_mb", "render_engine_peak_rss_mb",
+                    "render_torch_loaded", "export_peak_rss_mb", "export_rtf"):
             metrics[f"{key}_{tag}"] = r[key]
     if len(results) >= 2:
         a, b = results[0], results[-1]
@@ -154,7 +176,9 @@ def main(argv: list[str] | None = None) -> int:
     out = ROOT / "benchmarks" / "results" / "long_audio.json"
     out.write_text(json.dumps(result, indent=2) + "\n")
     for r in results:
-        print(f"{r['minutes']:g} min shot: render {r['render_s']} s (RTF {r['render_rtf']}), peak {r['render_peak_rss_mb']} MB; "
+        print(f"{r['minutes']:g} min shot: render {r['render_s']} s (RTF {r['render_rtf']}), peak {r['render_peak_rss_mb']} MB "
+              f"(CLI {r['render_cli_peak_rss_mb']}, engine {r['render_engine_peak_rss_mb']}, "
+              f"torch {'loaded' if r['render_torch_loaded'] else 'not loaded'}); "
               f"export {r['export_s']} s (RTF {r['export_rtf']}), peak {r['export_peak_rss_mb']} MB")
     for key in ("render_peak_rss_mb_1h_extrapolated", "export_peak_rss_mb_1h_extrapolated", "render_peak_rss_mb_1h",
                 "export_peak_rss_mb_1h"):
