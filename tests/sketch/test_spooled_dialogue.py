@@ -116,46 +116,43 @@ def test_half_an_hour_line_is_planned_under_a_memory_ceiling(tmp_path):
 
     Held whole, the line alone would be 115 MB (16 kHz float32) before any copy; spooled, the
     analysis needs a few blocks. Phone decoding runs with a stand-in decoder that records the
-    longest piece it was handed (pocketsphinx on 30 minutes would take minutes).
+    pieces it was handed (pocketsphinx on 30 minutes would take minutes).
     """
     wav, _, _ = demo_speech(tmp_path / "long.wav", 30 * 60.0, rate=16_000)
     code = textwrap.dedent(f"""
         import resource
         import numpy as np
+        from engine.backends.sketch import longform
         from engine.backends.sketch.backend import load_dialogue, plan_mouth
-        from engine.backends.sketch.longform import shot_phones
         from engine.backends.sketch.phonemes import PieceResult, Segment
         from engine.jobs import JobSpec
 
         class Decoder:
-            added, longest = {{}}, 0
+            added, pieces = {{}}, []
             def pronunciation(self, text):
                 return "AH"
             def recognise(self, pcm, off):
-                self.longest = max(self.longest, len(pcm) // 2)  # 16-bit PCM bytes
+                self.pieces.append(len(pcm) // 2)  # 16-bit PCM bytes
                 return PieceResult(phones=[Segment("AH", off, off + len(pcm) / 32000)])
+
+        longform.PhoneDecoder = Decoder  # the stand-in for pocketsphinx
 
         def job(seconds):
             return JobSpec(shot_id="s", portrait_path="p.png", audio_path={str(wav)!r}, duration=seconds, fps=25.0,
-                           width=64, height=64, output_path={str(tmp_path / "s.mp4")!r},
-                           options={{"lipsync": "spectral"}})
+                           width=64, height=64, output_path={str(tmp_path / "s.mp4")!r})
 
-        warm = load_dialogue(job(90.0))
-        plan_mouth(job(90.0), warm)
-        shot_phones(warm, [], decoder=Decoder())
-        del warm
+        plan_mouth(job(90.0), load_dialogue(job(90.0)))  # warm: every module and buffer pool in use
         size = int(open("/proc/self/status").read().split("VmSize:")[1].split()[0]) << 10
         budget = size + (90 << 20)
         resource.setrlimit(resource.RLIMIT_AS, (budget, budget))
+        Decoder.pieces.clear()
         try:
-            line = load_dialogue(job(1800.0), spool_over={{spool_over}})
-            track = plan_mouth(job(1800.0), line)
-            decoder = Decoder()
-            phones = shot_phones(line, [], decoder=decoder)
+            track = plan_mouth(job(1800.0), load_dialogue(job(1800.0), spool_over={{spool_over}}))
         except MemoryError:
             print("memory error")
         else:
-            print(track.n_frames, int((track.open > 0.3).sum()), len(phones.pieces), decoder.longest)
+            print(track.n_frames, int((track.open > 0.3).sum()), len(Decoder.pieces), max(Decoder.pieces),
+                  sum(Decoder.pieces), track.method)
     """)
 
     def plan(spool_over: float) -> str:
@@ -166,7 +163,8 @@ def test_half_an_hour_line_is_planned_under_a_memory_ceiling(tmp_path):
         assert out.returncode == 0, out.stderr[-3000:]
         return out.stdout.strip()
 
-    frames, opened, pieces, longest = (int(v) for v in plan(60.0).split())
-    assert frames == 1800 * 25 and opened > 0.2 * frames  # the mouth moves all the way through
-    assert pieces >= 1800 / 20 and longest <= 20 * 16_000
+    *counts, method = plan(60.0).split()
+    frames, opened, pieces, longest, total = (int(v) for v in counts)
+    assert method == "recognised" and frames == 1800 * 25 and opened > 0.2 * frames  # the mouth moves throughout
+    assert pieces >= 1800 / 20 and longest <= 20 * 16_000 and total == 1800 * 16_000  # every sample, 20 s at a time
     assert plan(1e9) == "memory error"  # the same line held in memory does not fit the ceiling
