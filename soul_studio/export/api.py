@@ -6,6 +6,7 @@ a temporary name and moves the result into place only when it is complete.
 
 from __future__ import annotations
 
+import errno
 import os
 import time
 from pathlib import Path
@@ -87,7 +88,9 @@ def export_project(
     except MediaError as exc:
         raise ExportError(str(exc)) from exc
     except OSError as exc:
-        raise ExportError(f"cannot write {out} ({exc.strerror or exc})", "check free space and permissions") from exc
+        read_only = isinstance(exc, PermissionError) or exc.errno == errno.EROFS  # EACCES, EPERM (immutable), EROFS
+        hint = "the folder cannot be written: choose another folder" if read_only else "check free space and permissions"
+        raise ExportError(f"cannot write {out} ({exc.strerror or exc})", hint) from exc
     result.elapsed_s = time.monotonic() - started
     return result
 
