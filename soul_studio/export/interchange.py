@@ -1,7 +1,8 @@
 """Timelines for other editors through OpenTimelineIO: .otio, FCP 7 XML, FCPXML, EDL.
 
-One OTIO timeline is built from the :class:`~soul_studio.export.cut.Cut` (video track of
-shots and gaps, audio track of dialogue, markers, global start time = start timecode);
+One OTIO timeline is built from the :class:`~soul_studio.export.cut.Cut`: a video track
+per video track of the cut (V1, V2: each clip whole on the track it is on), under each an
+audio track of its clips' dialogue (A1, A2), markers, global start time = start timecode;
 the adapters turn it into each editor's format.
 """
 
@@ -117,24 +118,36 @@ def build_timeline(project: Project, cut: Cut, video: dict[int, MediaLink], audi
     rate = float(fps_fraction(cut.fps))
     timeline = otio.schema.Timeline(name=name or project.name)
     timeline.global_start_time = _rt(cut.start_tc_frames, rate)
-    vtrack = otio.schema.Track(name="V1", kind=otio.schema.TrackKind.Video)
-    atrack = otio.schema.Track(name="A1", kind=otio.schema.TrackKind.Audio)
-    for seg in cut.segments:
-        if seg.kind == "gap":
-            vtrack.append(otio.schema.Gap(source_range=_range(0, seg.length, rate)))
-            atrack.append(otio.schema.Gap(source_range=_range(0, seg.length, rate)))
-            continue
-        picture = video.get(seg.index)
-        vtrack.append(_clip(seg, picture, rate, base, relative, seg.reel))
-        link = audio.get(seg.index)
-        if link is None:
-            atrack.append(otio.schema.Gap(source_range=_range(0, seg.length, rate)))
-        else:
-            same = picture is not None and picture.path == link.path
-            atrack.append(_clip(seg, link, rate, base, relative, seg.reel if same else file_reel(link.path)))
-    timeline.tracks.append(vtrack)
-    timeline.tracks.append(atrack)
-    _add_markers(project, cut, timeline, vtrack, rate)
+    layers = {"V1": [], **cut.layers} if cut.layers else {"V1": cut.shots()}
+    vtracks: list[otio.schema.Track] = []
+    atracks: list[otio.schema.Track] = []
+    placed: list[tuple[Segment, otio.schema.Clip]] = []  # lower tracks first, for the markers
+    for n, (key, segments) in enumerate(layers.items()):
+        vtrack = otio.schema.Track(name=key, kind=otio.schema.TrackKind.Video)
+        atrack = otio.schema.Track(name=f"A{n + 1}", kind=otio.schema.TrackKind.Audio)
+        cursor = 0
+        for seg in segments:
+            if seg.record_start > cursor:
+                for track in (vtrack, atrack):
+                    track.append(otio.schema.Gap(source_range=_range(0, seg.record_start - cursor, rate)))
+            picture = video.get(seg.index)
+            clip = _clip(seg, picture, rate, base, relative, seg.reel)
+            vtrack.append(clip)
+            placed.append((seg, clip))
+            link = audio.get(seg.index)
+            if link is None:
+                atrack.append(otio.schema.Gap(source_range=_range(0, seg.length, rate)))
+            else:
+                same = picture is not None and picture.path == link.path
+                atrack.append(_clip(seg, link, rate, base, relative, seg.reel if same else file_reel(link.path)))
+            cursor = seg.record_end
+        if n == 0 and cursor < cut.length:  # the bottom track runs the whole cut, black where nothing plays
+            for track in (vtrack, atrack):
+                track.append(otio.schema.Gap(source_range=_range(0, cut.length - cursor, rate)))
+        vtracks.append(vtrack)
+        atracks.append(atrack)
+    timeline.tracks.extend([*vtracks, *atracks])
+    _add_markers(project, cut, timeline, placed, rate)
     timeline.metadata["soul_studio"] = {
         "project": project.name, "fps": cut.fps, "width": cut.width, "height": cut.height,
         "start_timecode": cut.start_timecode, "drop_frame": cut.drop,
@@ -169,9 +182,9 @@ def _clip(seg: Segment, link: MediaLink | None, rate: float, base: Path, relativ
     return otio.schema.Clip(name=seg.name, media_reference=ref, source_range=source, metadata=meta)
 
 
-def _add_markers(project: Project, cut: Cut, timeline: otio.schema.Timeline, vtrack: otio.schema.Track,
-                 rate: float) -> None:
-    """Markers on the sequence, and on the clip under them (EDL and XML read them there)."""
+def _add_markers(project: Project, cut: Cut, timeline: otio.schema.Timeline,
+                 placed: list[tuple[Segment, otio.schema.Clip]], rate: float) -> None:
+    """Markers on the sequence, and on the topmost clip under them (EDL and XML read them there)."""
     for marker in project.timeline.markers:
         frame = cut.record_frame(marker.frame)
         if frame is None:
@@ -181,13 +194,13 @@ def _add_markers(project: Project, cut: Cut, timeline: otio.schema.Timeline, vtr
         timeline.tracks.markers.append(
             otio.schema.Marker(name=marker.name, marked_range=_range(frame, 0, rate), color=colour, metadata=meta)
         )
-        for i, seg in enumerate(cut.segments):
-            if seg.kind == "shot" and seg.record_start <= frame < seg.record_end:
-                clip = vtrack[i]
-                at = clip.source_range.start_time.value + (frame - seg.record_start)
-                clip.markers.append(
-                    otio.schema.Marker(name=marker.name, marked_range=_range(at, 0, rate), color=colour, metadata=meta)
-                )
+        under = [(seg, clip) for seg, clip in placed if seg.record_start <= frame < seg.record_end]
+        if under:
+            seg, clip = under[-1]
+            at = clip.source_range.start_time.value + (frame - seg.record_start)
+            clip.markers.append(
+                otio.schema.Marker(name=marker.name, marked_range=_range(at, 0, rate), color=colour, metadata=meta)
+            )
 
 
 def write_interchange(timeline: otio.schema.Timeline, fmt: str, path: Path, fps: float) -> None:
