@@ -46,6 +46,12 @@ class MediaLink:
     width: int | None = None
     height: int | None = None
     still: bool = False
+    lead: int = 0  # frames of the shot before the media starts (a head handle's silence)
+
+    def shown_from(self, seg: Segment) -> tuple[int, int]:
+        """(frames of the segment before the media starts, media frame at the end of them)."""
+        before = min(seg.length, max(0, self.lead - seg.offset))
+        return before, self.start + self.clip_in + max(0, seg.offset - self.lead)
 
 
 def _rt(frames: float, rate: float) -> otio.opentime.RationalTime:
@@ -106,9 +112,10 @@ def take_link(seg: Segment) -> MediaLink | None:
             start = timecode_to_frames(info.timecode, float(info.fps) if info.fps else 24.0)
         except ValueError:
             start = 0
-    return MediaLink(seg.take_path, start, info.frame_count or None, seg.take.offset if seg.take is not None else 0,
+    offset = seg.take.offset if seg.take is not None else 0  # negative: the take starts inside its shot
+    return MediaLink(seg.take_path, start, info.frame_count or None, max(0, offset),
                      has_audio=info.audio_codec is not None, channels=info.audio_channels or 0, width=info.width,
-                     height=info.height)
+                     height=info.height, lead=max(0, -offset))
 
 
 def build_timeline(project: Project, cut: Cut, video: dict[int, MediaLink], audio: dict[int, MediaLink],
@@ -125,13 +132,13 @@ def build_timeline(project: Project, cut: Cut, video: dict[int, MediaLink], audi
             atrack.append(otio.schema.Gap(source_range=_range(0, seg.length, rate)))
             continue
         picture = video.get(seg.index)
-        vtrack.append(_clip(seg, picture, rate, base, relative, seg.reel))
+        _place(vtrack, seg, picture, rate, base, relative, seg.reel)
         link = audio.get(seg.index)
         if link is None:
             atrack.append(otio.schema.Gap(source_range=_range(0, seg.length, rate)))
         else:
             same = picture is not None and picture.path == link.path
-            atrack.append(_clip(seg, link, rate, base, relative, seg.reel if same else file_reel(link.path)))
+            _place(atrack, seg, link, rate, base, relative, seg.reel if same else file_reel(link.path))
     timeline.tracks.append(vtrack)
     timeline.tracks.append(atrack)
     _add_markers(project, cut, timeline, vtrack, rate)
@@ -145,6 +152,16 @@ def build_timeline(project: Project, cut: Cut, video: dict[int, MediaLink], audi
 def file_reel(path: Path) -> str:
     """Reel name for a source file of its own (a dialogue recording): its name, 8 characters."""
     return (re.sub(r"[^A-Za-z0-9]", "", path.stem.upper()) or "AX")[:8]
+
+
+def _place(track: otio.schema.Track, seg: Segment, link: MediaLink | None, rate: float, base: Path, relative: bool,
+           reel: str) -> None:
+    """The segment's clip on ``track``, after a gap where its media has not started yet (a head handle)."""
+    before = link.shown_from(seg)[0] if link is not None else 0
+    if before:
+        track.append(otio.schema.Gap(source_range=_range(0, before, rate)))
+    if before < seg.length:
+        track.append(_clip(seg, link, rate, base, relative, reel))
 
 
 def _clip(seg: Segment, link: MediaLink | None, rate: float, base: Path, relative: bool, reel: str) -> otio.schema.Clip:
@@ -165,7 +182,8 @@ def _clip(seg: Segment, link: MediaLink | None, rate: float, base: Path, relativ
         "has_video": link.has_video, "has_audio": link.has_audio, "channels": link.channels,
         "width": link.width, "height": link.height, "still": link.still, "name": link.path.name,
     }
-    source = _range(link.start + link.clip_in + seg.offset, seg.length, rate)
+    before, first = link.shown_from(seg)
+    source = _range(first, seg.length - before, rate)
     return otio.schema.Clip(name=seg.name, media_reference=ref, source_range=source, metadata=meta)
 
 
@@ -181,13 +199,15 @@ def _add_markers(project: Project, cut: Cut, timeline: otio.schema.Timeline, vtr
         timeline.tracks.markers.append(
             otio.schema.Marker(name=marker.name, marked_range=_range(frame, 0, rate), color=colour, metadata=meta)
         )
-        for i, seg in enumerate(cut.segments):
-            if seg.kind == "shot" and seg.record_start <= frame < seg.record_end:
-                clip = vtrack[i]
-                at = clip.source_range.start_time.value + (frame - seg.record_start)
-                clip.markers.append(
+        start = 0.0
+        for item in vtrack:
+            length = item.source_range.duration.value
+            if isinstance(item, otio.schema.Clip) and start <= frame < start + length:
+                at = item.source_range.start_time.value + (frame - start)
+                item.markers.append(
                     otio.schema.Marker(name=marker.name, marked_range=_range(at, 0, rate), color=colour, metadata=meta)
                 )
+            start += length
 
 
 def write_interchange(timeline: otio.schema.Timeline, fmt: str, path: Path, fps: float) -> None:
@@ -237,4 +257,4 @@ def dialogue_link(project: Project, seg: Segment, fps: float) -> MediaLink | Non
     except MediaError:
         channels = 1
     return MediaLink(path, 0, length, seconds_to_frames(shot.audio_in, fps), has_video=False, has_audio=True,
-                     channels=channels)
+                     channels=channels, lead=seconds_to_frames(shot.lead_in, fps))

@@ -40,11 +40,11 @@ _KEN_BURNS = {"portrait": 0.03, "upper_body": 0.05, "full_body": 0.08}
 
 
 def load_dialogue(job: JobSpec) -> AudioClip:
-    """The shot's dialogue at 16 kHz mono, exactly ``job.duration`` long (silence without audio)."""
+    """The shot's dialogue at 16 kHz mono after its lead-in, exactly ``job.duration`` long."""
     if not job.audio_path:
         return AudioClip.silence(job.duration, MODEL_RATE, 1)
     clip = load_audio(job.audio_path, MODEL_RATE, 1, job.audio_in, job.audio_out)
-    return clip.fit_duration(job.duration)
+    return clip.with_lead(job.lead_in).fit_duration(job.duration)
 
 
 def plan_mouth(job: JobSpec, clip: AudioClip, check: Callable[[], None] | None = None,
