@@ -13,8 +13,8 @@ import pytest
 from soul_studio.export import ExportOptions, export_project
 from soul_studio.export import streamed_soundtrack as streamed
 from soul_studio.project import save_project
-from soul_studio.project.model import MusicClip
 from soul_studio.project.migrations import migrate
+from soul_studio.project.model import MusicClip
 from soul_studio.render.planner import current_hash, job_for_shot
 from soul_studio.render.split import split_keeping_picture
 from tests.export.builders import build_project, tone, write_take
