@@ -121,3 +121,24 @@ def test_interchange_puts_the_line_after_the_pause(headed, tmp_path):
     line = audio[1]
     assert line.source_range.start_time.value == 6  # audio_in 0.25 s at 24 fps
     assert line.source_range.duration.value == 24
+
+
+def test_split_inside_the_pause_makes_a_silent_head_and_undo_restores_the_shot(headed, tmp_path):
+    from soul_studio.project.edits import EditHistory
+
+    whole = export_project(headed, "mp4", tmp_path / "whole.mp4", ExportOptions())
+    shot = headed.timeline_shots()[0]
+    before = (shot.audio, shot.audio_in, shot.audio_out, shot.handle_head, shot.text, shot.frames(FPS))
+    history = EditHistory(headed)
+    history.push(split_keeping_picture(headed, shot.id, 3))
+    head, tail = headed.timeline_shots()[:2]
+    assert head.audio is None and head.frames(FPS) == 3 and tail.handle_head == pytest.approx(HEAD - 3 / FPS)
+    assert head.frames(FPS) + tail.frames(FPS) == before[-1]
+    assert [t.offset for t in tail.takes] == [3]
+    halves = export_project(headed, "mp4", tmp_path / "halves.mp4", ExportOptions())
+    assert _take_frames(decode_frames(halves.path), 0, 30) == list(range(30))
+    a, b = decode_audio(whole.path), decode_audio(halves.path)
+    assert a.shape == b.shape and np.abs(a - b).max() < 2e-3
+    history.undo()
+    shot = headed.timeline_shots()[0]
+    assert (shot.audio, shot.audio_in, shot.audio_out, shot.handle_head, shot.text, shot.frames(FPS)) == before
