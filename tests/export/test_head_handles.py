@@ -142,3 +142,10 @@ def test_split_inside_the_pause_makes_a_silent_head_and_undo_restores_the_shot(h
     history.undo()
     shot = headed.timeline_shots()[0]
     assert (shot.audio, shot.audio_in, shot.audio_out, shot.handle_head, shot.text, shot.frames(FPS)) == before
+
+
+def test_interchange_of_a_range_that_starts_inside_the_pause(headed, tmp_path):
+    result = export_project(headed, "otio", tmp_path / "range.otio", ExportOptions(media="takes", frame_range=(2, 20)))
+    audio = otio.adapters.read_from_file(str(result.path)).audio_tracks()[0]
+    assert isinstance(audio[0], otio.schema.Gap) and audio[0].source_range.duration.value == 4
+    assert audio[1].source_range.start_time.value == 6 and audio[1].source_range.duration.value == 14
