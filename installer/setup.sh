@@ -12,7 +12,8 @@ command -v "$PYTHON" >/dev/null 2>&1 || PYTHON=python3
 APT_PACKAGES=(espeak-ng alsa-utils libpulse0 xvfb xauth libxcb-icccm4 libxcb-keysyms1 libxcb-cursor0 libxcb-image0
   libxcb-render-util0 libxcb-xinerama0 libxcb-shape0 libxkbcommon-x11-0 libxkbcommon0 libegl1 libgl1
   libfontconfig1 libdbus-1-3 fonts-dejavu-core desktop-file-utils
-  ffmpeg melt)  # ffprobe and melt check the deliverables independently of PyAV
+  ffmpeg melt  # ffprobe and melt check the deliverables independently of PyAV
+  e2fsprogs)  # chattr: the tests make folders truly read-only even as root
 
 if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
   missing=()

@@ -59,3 +59,19 @@ def make_portrait(tmp_path: Path):
         return path
 
     return make
+
+
+@pytest.fixture
+def read_only(tmp_path: Path):
+    """Make a folder really unwritable, also as root: read_only(folder); undone in teardown.
+
+    chmod 0o555 for an ordinary user, ``chattr +i`` (immutable) for root; the test is
+    skipped, saying why, where neither works.
+    """
+    from tests._readonly import ReadOnlyFolders
+
+    folders = ReadOnlyFolders(tmp_path)
+    try:
+        yield folders
+    finally:
+        folders.undo_all()

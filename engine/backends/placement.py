@@ -15,6 +15,10 @@ Nothing here knows a particular model: the soul and infinitetalk backends share 
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -290,8 +294,30 @@ def resolve_dtypes(device: str | None, dtype: str | None, vae_dtype: str | None)
     return dev, getattr(torch, dtype) if dtype else default, getattr(torch, vae_dtype) if vae_dtype else torch.float32
 
 
-def cuda_device() -> tuple[bool, str, float]:
-    """(CUDA present, name of GPU 0, its total memory in GiB): what a backend reports it runs on."""
+_DRIVER_FILES = ("/proc/driver/nvidia/version", "/dev/nvidiactl", "/dev/dxg", "/dev/kfd")  # NVIDIA, WSL, ROCm
+_DRIVER_LIBRARIES = {"win32": ("nvcuda",), "darwin": ()}
+_QUERY = ("import json, torch\n"
+          "ok = torch.cuda.is_available()\n"
+          "p = torch.cuda.get_device_properties(0) if ok else None\n"
+          "print(json.dumps([ok, p.name if p else '', p.total_memory / 1024**3 if p else 0.0]))\n")
+QUERY_TIMEOUT_S = 120.0
+
+
+def gpu_driver_present() -> bool:
+    """Whether a GPU driver torch could use is installed (NVIDIA's, under WSL, or ROCm's).
+
+    Reads device files and the linker's cache only: no torch import and no library loaded,
+    so a machine without a GPU learns it for free.
+    """
+    if any(os.path.exists(path) for path in _DRIVER_FILES):
+        return True
+    import ctypes.util
+
+    names = _DRIVER_LIBRARIES.get(sys.platform, ("cuda",))
+    return any(ctypes.util.find_library(name) for name in names)
+
+
+def _torch_cuda_device() -> tuple[bool, str, float]:
     try:
         import torch
     except ImportError:  # pragma: no cover - torch is a dependency
@@ -300,6 +326,31 @@ def cuda_device() -> tuple[bool, str, float]:
         return False, "", 0.0
     props = torch.cuda.get_device_properties(0)
     return True, props.name, props.total_memory / 1024**3
+
+
+def _child_cuda_device(timeout: float = QUERY_TIMEOUT_S) -> tuple[bool, str, float]:
+    """Ask torch in a short-lived child process, so this one never holds torch or a CUDA context."""
+    try:
+        out = subprocess.run([sys.executable, "-c", _QUERY], capture_output=True, text=True, timeout=timeout,
+                             stdin=subprocess.DEVNULL)
+        ok, name, total = json.loads(out.stdout.strip().splitlines()[-1])
+        return bool(ok), str(name), float(total)
+    except (OSError, subprocess.SubprocessError, ValueError, IndexError, TypeError):
+        return False, "", 0.0  # torch or the driver is broken there: no usable GPU here either
+
+
+def cuda_device(isolated: bool = False) -> tuple[bool, str, float]:
+    """(CUDA present, name of GPU 0, its total memory in GiB): what a backend reports it runs on.
+
+    Without a GPU driver the answer is known without importing torch (about 200 MB of
+    memory). ``isolated`` (capability probes) asks torch in a child process unless torch is
+    already loaded here, so an engine that only renders sketches never loads it at all.
+    """
+    if not gpu_driver_present():
+        return False, "", 0.0
+    if isolated and "torch" not in sys.modules:
+        return _child_cuda_device()
+    return _torch_cuda_device()
 
 
 def measured_free_bytes(device: Any = None) -> int | None:

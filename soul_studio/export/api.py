@@ -6,6 +6,7 @@ a temporary name and moves the result into place only when it is complete.
 
 from __future__ import annotations
 
+import errno
 import os
 import time
 from pathlib import Path
@@ -87,7 +88,9 @@ def export_project(
     except MediaError as exc:
         raise ExportError(str(exc)) from exc
     except OSError as exc:
-        raise ExportError(f"cannot write {out} ({exc.strerror or exc})", "check free space and permissions") from exc
+        read_only = isinstance(exc, PermissionError) or exc.errno == errno.EROFS  # EACCES, EPERM (immutable), EROFS
+        hint = "the folder cannot be written: choose another folder" if read_only else "check free space and permissions"
+        raise ExportError(f"cannot write {out} ({exc.strerror or exc})", hint) from exc
     result.elapsed_s = time.monotonic() - started
     return result
 
@@ -117,7 +120,7 @@ def _export_interchange(project: Project, cut: Cut, fmt: str, claim: OutputClaim
                         warnings: list[str]) -> list[Path]:
     out = claim.path
     media_folder = (options.media_folder or out.parent / f"{out.stem}_media").absolute()
-    unique = {seg.index: seg for seg in cut.shots()}
+    unique = {seg.index: seg for seg in cut.clips()}
     media_claim = None
     if options.media == "export":
         media_claim = claim_output(project, media_folder, "media", options.overwrite, is_folder=True)
@@ -192,7 +195,7 @@ def export_shot_clips(
     cut = plan_cut(project, options)
     result = ExportResult(clip_format, out, frames=cut.length, start_timecode=cut.start_timecode,
                           warnings=list(cut.warnings))
-    unique = {seg.index: seg for seg in cut.shots()}
+    unique = {seg.index: seg for seg in cut.clips()}
     meter = Meter(sum(seg.shot_length for seg in unique.values()), progress, cancel)
     staging = Staging(out)
     try:

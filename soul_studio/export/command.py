@@ -128,7 +128,7 @@ def _run_export_locked(args: argparse.Namespace, err: Console) -> int:
         err.print("[yellow]export cancelled[/]")
         return EXIT_ERROR
     except ExportError as exc:
-        err.print(f"[red]error:[/] {exc}")
+        err.print(f"[red]error:[/] {exc}", soft_wrap=True)
         return EXIT_ERROR
     for warning in result.warnings:
         err.print(f"[yellow]warning:[/] {warning}", soft_wrap=True)

@@ -1,7 +1,8 @@
 """Timelines for other editors through OpenTimelineIO: .otio, FCP 7 XML, FCPXML, EDL.
 
-One OTIO timeline is built from the :class:`~soul_studio.export.cut.Cut` (video track of
-shots and gaps, audio track of dialogue, markers, global start time = start timecode);
+One OTIO timeline is built from the :class:`~soul_studio.export.cut.Cut`: a video track
+per video track of the cut (V1, V2: each clip whole on the track it is on), under each an
+audio track of its clips' dialogue (A1, A2), markers, global start time = start timecode;
 the adapters turn it into each editor's format.
 """
 
@@ -124,24 +125,36 @@ def build_timeline(project: Project, cut: Cut, video: dict[int, MediaLink], audi
     rate = float(fps_fraction(cut.fps))
     timeline = otio.schema.Timeline(name=name or project.name)
     timeline.global_start_time = _rt(cut.start_tc_frames, rate)
-    vtrack = otio.schema.Track(name="V1", kind=otio.schema.TrackKind.Video)
-    atrack = otio.schema.Track(name="A1", kind=otio.schema.TrackKind.Audio)
-    for seg in cut.segments:
-        if seg.kind == "gap":
-            vtrack.append(otio.schema.Gap(source_range=_range(0, seg.length, rate)))
-            atrack.append(otio.schema.Gap(source_range=_range(0, seg.length, rate)))
-            continue
-        picture = video.get(seg.index)
-        _place(vtrack, seg, picture, rate, base, relative, seg.reel)
-        link = audio.get(seg.index)
-        if link is None:
-            atrack.append(otio.schema.Gap(source_range=_range(0, seg.length, rate)))
-        else:
-            same = picture is not None and picture.path == link.path
-            _place(atrack, seg, link, rate, base, relative, seg.reel if same else file_reel(link.path))
-    timeline.tracks.append(vtrack)
-    timeline.tracks.append(atrack)
-    _add_markers(project, cut, timeline, vtrack, rate)
+    layers = {"V1": [], **cut.layers} if cut.layers else {"V1": cut.shots()}
+    vtracks: list[otio.schema.Track] = []
+    atracks: list[otio.schema.Track] = []
+    placed: list[tuple[int, int, otio.schema.Clip]] = []  # (record start, end, clip), lower tracks first
+    for n, (key, segments) in enumerate(layers.items()):
+        vtrack = otio.schema.Track(name=key, kind=otio.schema.TrackKind.Video)
+        atrack = otio.schema.Track(name=f"A{n + 1}", kind=otio.schema.TrackKind.Audio)
+        cursor = 0
+        for seg in segments:
+            if seg.record_start > cursor:
+                for track in (vtrack, atrack):
+                    track.append(otio.schema.Gap(source_range=_range(0, seg.record_start - cursor, rate)))
+            picture = video.get(seg.index)
+            clip, before = _place(vtrack, seg, picture, rate, base, relative, seg.reel)
+            if clip is not None:
+                placed.append((seg.record_start + before, seg.record_end, clip))
+            link = audio.get(seg.index)
+            if link is None:
+                atrack.append(otio.schema.Gap(source_range=_range(0, seg.length, rate)))
+            else:
+                same = picture is not None and picture.path == link.path
+                _place(atrack, seg, link, rate, base, relative, seg.reel if same else file_reel(link.path))
+            cursor = seg.record_end
+        if n == 0 and cursor < cut.length:  # the bottom track runs the whole cut, black where nothing plays
+            for track in (vtrack, atrack):
+                track.append(otio.schema.Gap(source_range=_range(0, cut.length - cursor, rate)))
+        vtracks.append(vtrack)
+        atracks.append(atrack)
+    timeline.tracks.extend([*vtracks, *atracks])
+    _add_markers(project, cut, timeline, placed, rate)
     timeline.metadata["soul_studio"] = {
         "project": project.name, "fps": cut.fps, "width": cut.width, "height": cut.height,
         "start_timecode": cut.start_timecode, "drop_frame": cut.drop,
@@ -155,13 +168,17 @@ def file_reel(path: Path) -> str:
 
 
 def _place(track: otio.schema.Track, seg: Segment, link: MediaLink | None, rate: float, base: Path, relative: bool,
-           reel: str) -> None:
-    """The segment's clip on ``track``, after a gap where its media has not started yet (a head handle)."""
+           reel: str) -> tuple[otio.schema.Clip | None, int]:
+    """The segment's clip on ``track``, after a gap where its media has not started yet (a head
+    handle); returns the clip (None when the gap is all of it) and the frames of that gap."""
     before = link.shown_from(seg)[0] if link is not None else 0
     if before:
         track.append(otio.schema.Gap(source_range=_range(0, before, rate)))
-    if before < seg.length:
-        track.append(_clip(seg, link, rate, base, relative, reel))
+    if before >= seg.length:
+        return None, before
+    clip = _clip(seg, link, rate, base, relative, reel)
+    track.append(clip)
+    return clip, before
 
 
 def _clip(seg: Segment, link: MediaLink | None, rate: float, base: Path, relative: bool, reel: str) -> otio.schema.Clip:
@@ -187,9 +204,9 @@ def _clip(seg: Segment, link: MediaLink | None, rate: float, base: Path, relativ
     return otio.schema.Clip(name=seg.name, media_reference=ref, source_range=source, metadata=meta)
 
 
-def _add_markers(project: Project, cut: Cut, timeline: otio.schema.Timeline, vtrack: otio.schema.Track,
-                 rate: float) -> None:
-    """Markers on the sequence, and on the clip under them (EDL and XML read them there)."""
+def _add_markers(project: Project, cut: Cut, timeline: otio.schema.Timeline,
+                 placed: list[tuple[int, int, otio.schema.Clip]], rate: float) -> None:
+    """Markers on the sequence, and on the topmost clip under them (EDL and XML read them there)."""
     for marker in project.timeline.markers:
         frame = cut.record_frame(marker.frame)
         if frame is None:
@@ -199,15 +216,13 @@ def _add_markers(project: Project, cut: Cut, timeline: otio.schema.Timeline, vtr
         timeline.tracks.markers.append(
             otio.schema.Marker(name=marker.name, marked_range=_range(frame, 0, rate), color=colour, metadata=meta)
         )
-        start = 0.0
-        for item in vtrack:
-            length = item.source_range.duration.value
-            if isinstance(item, otio.schema.Clip) and start <= frame < start + length:
-                at = item.source_range.start_time.value + (frame - start)
-                item.markers.append(
-                    otio.schema.Marker(name=marker.name, marked_range=_range(at, 0, rate), color=colour, metadata=meta)
-                )
-            start += length
+        under = [(start, clip) for start, end, clip in placed if start <= frame < end]
+        if under:
+            start, clip = under[-1]
+            at = clip.source_range.start_time.value + (frame - start)
+            clip.markers.append(
+                otio.schema.Marker(name=marker.name, marked_range=_range(at, 0, rate), color=colour, metadata=meta)
+            )
 
 
 def write_interchange(timeline: otio.schema.Timeline, fmt: str, path: Path, fps: float) -> None:

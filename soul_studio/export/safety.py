@@ -8,7 +8,8 @@ folders, and every file the project refers to (portraits, dialogue, takes, bin m
 ``overwrite`` replaces only an earlier export of the same format, recognised by the
 marker Soul Studio wrote beside it (``.NAME.soul-export.json``, for files and folders
 alike, so a delivered folder holds only what was exported), and only when the file still matches that marker. The earlier export is moved
-into ``.soul-trash/`` beside it, never deleted; anything else is a clear refusal.
+into ``.soul-trash/`` beside it, never deleted; anything else is a clear refusal, and
+so is a folder nothing can be written in (checked before any work starts).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -191,6 +193,7 @@ def claim_output(project: Project, path: Path, kind: str, overwrite: bool, is_fo
     if not path.parent.is_dir():
         raise ExportError(f"folder {path.parent} does not exist", "create it or choose another location")
     check_not_owned(project, path)
+    check_writable(path.parent)
     if path.exists() or path.is_symlink():
         what = "folder" if is_folder else "file"
         if not overwrite:
@@ -200,6 +203,21 @@ def claim_output(project: Project, path: Path, kind: str, overwrite: bool, is_fo
             raise ExportError(f"{path} already exists and is not an earlier {kind} export ({reason})",
                               "overwrite replaces only Soul Studio's own exports; choose another name")
     return OutputClaim(path, kind, is_folder)
+
+
+def check_writable(folder: Path) -> None:
+    """Refuse, before any work, a folder where nothing can be created (read-only, immutable, no permission).
+
+    Tried for real with a probe file: permission bits do not tell for root, an immutable
+    folder or a read-only mount.
+    """
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".soul-export-probe-", dir=folder)
+    except OSError as exc:
+        raise ExportError(f"{folder} cannot be written ({exc.strerror or exc})",
+                          "choose another folder for the export") from exc
+    os.close(fd)
+    Path(probe).unlink(missing_ok=True)
 
 
 def sweep_staging(path: Path) -> list[Path]:

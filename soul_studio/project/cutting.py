@@ -3,6 +3,11 @@
 The timeline stores each track as clips end to end with gaps; these helpers think in
 frames (where each clip starts on which track) and turn the result back into entries.
 Every helper returns a :class:`Recut`, one undo step. Pure Python.
+
+Sync lock as in Premiere and Resolve: an edit that opens or closes time (insert, close
+gap, ripple trims in :mod:`soul_studio.project.ripple`) moves what starts at or after
+the edit point on every unlocked track, music included; overwrite and roll never move
+another clip. A clip is locked when its video track or its line's dialogue track is.
 """
 
 from __future__ import annotations
@@ -12,8 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from soul_studio.project.edits import Edit, trim_shot
-from soul_studio.project.edits_extra import CompoundEdit
-from soul_studio.project.model import VIDEO_TRACKS, Project, Shot, TimelineEntry
+from soul_studio.project.model import MUSIC_TRACK, VIDEO_TRACKS, Project, Shot, TimelineEntry, dialogue_track
 
 Positions = dict[str, tuple[str, int]]  # shot id → (track, start frame)
 
@@ -52,7 +56,9 @@ class Recut(Edit):
     removed: list[str] = field(default_factory=list)
     changes: dict[str, dict[str, Any]] = field(default_factory=dict)
     text: str = "Edit Timeline"
+    music: dict[str, int] = field(default_factory=dict)  # music clip id → new start frame
     _old_entries: list[TimelineEntry] = field(default_factory=list, repr=False)
+    _old_music: dict[str, int] = field(default_factory=dict, repr=False)
     _old_shots: dict[str, Shot] = field(default_factory=dict, repr=False)
     _old_fields: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
 
@@ -68,6 +74,9 @@ class Recut(Edit):
                 setattr(project.shots[sid], key, copy.deepcopy(value))
         for sid in self.removed:
             project.shots.pop(sid, None)
+        self._old_music = {m.id: m.start for m in project.timeline.music if m.id in self.music}
+        for clip in project.timeline.music:
+            clip.start = self.music.get(clip.id, clip.start)
         project.timeline.entries[:] = [copy.copy(e) for e in self.entries]
         project.notify("timeline", None)
 
@@ -78,6 +87,8 @@ class Recut(Edit):
         for sid, old in self._old_fields.items():
             for key, value in old.items():
                 setattr(project.shots[sid], key, copy.deepcopy(value))
+        for clip in project.timeline.music:
+            clip.start = self._old_music.get(clip.id, clip.start)
         project.timeline.entries[:] = [copy.copy(e) for e in self._old_entries]
         project.notify("timeline", None)
 
@@ -86,11 +97,56 @@ def _locked(project: Project, track: str) -> bool:
     return project.timeline.switches(track).lock
 
 
+def clip_lock(project: Project, shot_id: str) -> str | None:
+    """The locked track a clip sits on (its video track, then its line's dialogue track), or None."""
+    shot = project.shots.get(shot_id)
+    keys = [project.placements_track(shot_id)]
+    if shot is not None:
+        keys.append(dialogue_track(shot.character_id))
+    return next((k for k in keys if _locked(project, k)), None)
+
+
+def refuse_locked(project: Project, shot_ids: list[str], what: str = "that edit") -> None:
+    """Raise :class:`CutError` naming the first locked track any of ``shot_ids`` sits on."""
+    for sid in shot_ids:
+        key = clip_lock(project, sid)
+        if key is not None:
+            raise CutError(f"track {track_name(project, key)} is locked; unlock it for {what}")
+
+
+def track_name(project: Project, key: str) -> str:
+    """V1/V2/M1 as they are, a dialogue track by its character's name."""
+    if key.startswith("A:"):
+        character = project.character(key[2:])
+        return f"{character.name} (dialogue)" if character is not None else "dialogue"
+    return key
+
+
+def sync_shift(project: Project, where: Positions, at: int, delta: int, skip: set[str] | None = None,
+               tracks: set[str] | None = None) -> dict[str, int]:
+    """Move by ``delta`` every unlocked clip of ``where`` starting at or after ``at`` (in place).
+
+    ``tracks`` limits it (None: every track, sync lock). Returns the new starts of the
+    music clips that move the same way (M1 unless it is locked).
+    """
+    skip = skip or set()
+    for sid, (track, start) in list(where.items()):
+        if sid in skip or start < at or (tracks is not None and track not in tracks):
+            continue
+        if clip_lock(project, sid) is None:
+            if start + delta < 0:
+                raise CutError("that would move a clip before the start of the timeline")
+            where[sid] = (track, start + delta)
+    if (tracks is not None and MUSIC_TRACK not in tracks) or _locked(project, MUSIC_TRACK):
+        return {}
+    return {m.id: max(0, m.start + delta) for m in project.timeline.music if m.start >= at}
+
+
 def move_to(project: Project, shot_id: str, track: str, start: int) -> Recut:
     """Put a clip at ``start`` on ``track`` (V1 or V2); the clips around it stay where they are."""
-    for t in (project.placements_track(shot_id), track):
-        if _locked(project, t):
-            raise CutError(f"track {t} is locked")
+    refuse_locked(project, [shot_id], "a move")
+    if _locked(project, track):
+        raise CutError(f"track {track} is locked")
     where = positions(project)
     where[shot_id] = (track, max(0, int(start)))
     return Recut(entries_for(project, where), text=f"Move Shot to {track}")
@@ -98,21 +154,28 @@ def move_to(project: Project, shot_id: str, track: str, start: int) -> Recut:
 
 def insert(project: Project, shot: Shot, track: str, frame: int, text: str = "Insert") -> Recut:
     """Insert ``shot`` at ``frame`` on ``track``: every clip starting at or after it moves later (sync, unlocked tracks)."""
-    if _locked(project, track):
-        raise CutError(f"track {track} is locked")
+    _refuse_new(project, shot, track)
     length = shot.frames(project.fps)
-    where = {sid: (t, s + length if s >= frame and not _locked(project, t) else s)
-             for sid, (t, s) in positions(project).items()}
+    where = positions(project)
+    music = sync_shift(project, where, frame, length)
     where[shot.id] = (track, frame)
-    return Recut(entries_for(project, where, {shot.id: length}), added=[shot], text=text)
+    return Recut(entries_for(project, where, {shot.id: length}), added=[shot], text=text, music=music)
+
+
+def _refuse_new(project: Project, shot: Shot, track: str) -> None:
+    """A new clip may not land on a locked video track or add a line to a locked dialogue track."""
+    for key in (track, dialogue_track(shot.character_id)):
+        if _locked(project, key):
+            raise CutError(f"track {track_name(project, key)} is locked")
 
 
 def overwrite(project: Project, shot: Shot, track: str, frame: int) -> Recut:
     """Lay ``shot`` over ``track`` from ``frame``: clips it covers leave, clips it touches are trimmed."""
-    if _locked(project, track):
-        raise CutError(f"track {track} is locked")
+    _refuse_new(project, shot, track)
     length = shot.frames(project.fps)
     end = frame + length
+    refuse_locked(project, [p.shot.id for p in project.track_placements(track) if p.end > frame and p.start < end],
+                  "an overwrite over its clips")
     where = positions(project)
     changes: dict[str, dict[str, Any]] = {}
     removed: list[str] = []
@@ -131,11 +194,7 @@ def overwrite(project: Project, shot: Shot, track: str, frame: int) -> Recut:
             where[p.shot.id] = (track, end)
     where[shot.id] = (track, frame)
     lengths = {shot.id: length}
-    for sid, ch in changes.items():
-        probe = copy.copy(project.shots[sid])
-        for key, value in ch.items():
-            setattr(probe, key, value)
-        lengths[sid] = probe.frames(project.fps)
+    lengths.update({sid: length_after(project, sid, ch) for sid, ch in changes.items()})
     return Recut(entries_for(project, where, lengths), added=[shot], removed=removed, changes=changes,
                  text="Overwrite")
 
@@ -156,16 +215,24 @@ def close_gap(project: Project, track: str, frame: int) -> Recut:
         raise CutError(f"no gap under the playhead on {track}")
     if _locked(project, track):
         raise CutError(f"track {track} is locked")
-    shift = after - before
-    where = {sid: (t, s - shift if t == track and s >= after else s) for sid, (t, s) in positions(project).items()}
-    return Recut(entries_for(project, where), text="Close Gap")
+    # sync lock: every unlocked track closes the same gap, so it must be empty there too (as in Premiere)
+    for p in project.placements():
+        if p.track != track and p.start < after and p.end > before and clip_lock(project, p.shot.id) is None:
+            raise CutError(f"{p.track} has a clip in the gap; lock {p.track} to close the gap on {track} alone")
+    if not _locked(project, MUSIC_TRACK) and any(m.start < after and m.start + m.frames(project.fps) > before
+                                                 for m in project.timeline.music):
+        raise CutError(f"music plays in the gap; lock {MUSIC_TRACK} to close the gap on {track} alone")
+    where = positions(project)
+    music = sync_shift(project, where, after, before - after)
+    return Recut(entries_for(project, where), text="Close Gap", music=music)
 
 
-def roll_edit(project: Project, shot_id: str, edge: str, frames: int) -> Edit:
+def roll_edit(project: Project, shot_id: str, edge: str, frames: int) -> Recut:
     """Roll the cut at ``edge`` ("head" or "tail") of a clip by ``frames`` (positive: later).
 
     The clip on the other side of the cut gives or takes the same frames, so nothing else
-    on the track moves. The two clips must touch.
+    on any track moves. The two clips must touch and neither may sit on a locked track;
+    the roll stops one frame short of swallowing either clip.
     """
     places = project.placements()
     me = next(p for p in places if p.shot.id == shot_id)
@@ -176,7 +243,24 @@ def roll_edit(project: Project, shot_id: str, edge: str, frames: int) -> Edit:
         other = next((p for p in places if p.track == me.track and p.end == me.start and p is not me), None)
         left, right = other, me
     if left is None or right is None:
-        raise ValueError("a roll needs two clips that touch; drag without Alt to trim")
-    edits: list[Edit] = [trim_shot(project, left.shot.id, tail_frames=-frames, handles=True),
-                         trim_shot(project, right.shot.id, head_frames=frames, handles=True)]
-    return CompoundEdit(edits, text="Roll Edit")
+        raise CutError("a roll needs two clips that touch; drag without Alt to trim")
+    refuse_locked(project, [left.shot.id, right.shot.id], "a roll")
+    frames = max(-(left.length - 1), min(right.length - 1, int(frames)))
+    changes = {left.shot.id: trim_shot(project, left.shot.id, tail_frames=-frames, handles=True).changes,
+               right.shot.id: trim_shot(project, right.shot.id, head_frames=frames, handles=True).changes}
+    where = positions(project)
+    cut = left.end + frames
+    where[right.shot.id] = (right.track, cut)
+    lengths = {left.shot.id: cut - left.start, right.shot.id: right.end - cut}
+    got = {sid: length_after(project, sid, ch) for sid, ch in changes.items()}
+    if got != lengths:  # the recording cannot give those frames (a still's minimum, rounding)
+        raise CutError("the clips cannot roll that far")
+    return Recut(entries_for(project, where, lengths), changes=changes, text="Roll Edit")
+
+
+def length_after(project: Project, shot_id: str, changes: dict[str, Any]) -> int:
+    """Frames the shot would last with ``changes`` applied (nothing changes)."""
+    probe = copy.copy(project.shots[shot_id])
+    for key, value in changes.items():
+        setattr(probe, key, value)
+    return probe.frames(project.fps)

@@ -290,6 +290,25 @@ class ShownPlacement(Placement):
         return self.shown_from, self.shown_to
 
 
+def picture_of(places: list[Placement]) -> list[Placement]:
+    """What ``places`` show as one picture, the upper video track winning (see :meth:`Project.picture_placements`)."""
+    if all(p.track == places[0].track for p in places) if places else True:
+        return places
+    order = {t: n for n, t in enumerate(VIDEO_TRACKS)}
+    upper_first = sorted(places, key=lambda p: -order.get(p.track, 0))
+    taken: list[tuple[int, int]] = []
+    pieces: list[Placement] = []
+    for p in upper_first:
+        free = [(p.start, p.end)]
+        for a, b in taken:
+            free = [piece for s, e in free for piece in ((s, min(e, a)), (max(s, b), e)) if piece[1] > piece[0]]
+        for s, e in free:
+            pieces.append(ShownPlacement(p.shot, p.index, p.start, p.end, p.track, s, e))
+        taken.append((p.start, p.end))
+    pieces.sort(key=lambda p: p.shown[0])
+    return pieces
+
+
 @dataclass
 class Timeline:
     """The cut: shots on video tracks V1/V2, each shot's line on its character's dialogue track.
@@ -457,22 +476,7 @@ class Project:
         A lower clip partly covered keeps its own ``start`` (so offsets into it stay right)
         and is listed once per visible stretch with ``shown`` set to that stretch.
         """
-        places = self.placements()
-        if all(p.track == places[0].track for p in places) if places else True:
-            return places
-        order = {t: n for n, t in enumerate(VIDEO_TRACKS)}
-        upper_first = sorted(places, key=lambda p: -order.get(p.track, 0))
-        taken: list[tuple[int, int]] = []
-        pieces: list[Placement] = []
-        for p in upper_first:
-            free = [(p.start, p.end)]
-            for a, b in taken:
-                free = [piece for s, e in free for piece in ((s, min(e, a)), (max(s, b), e)) if piece[1] > piece[0]]
-            for s, e in free:
-                pieces.append(ShownPlacement(p.shot, p.index, p.start, p.end, p.track, s, e))
-            taken.append((p.start, p.end))
-        pieces.sort(key=lambda p: p.shown[0])
-        return pieces
+        return picture_of(self.placements())
 
     def duration_frames(self) -> int:
         places = self.placements()

@@ -11,12 +11,14 @@
   into the backups instead of deleting it.
 - A corrupt or future-version file raises :class:`ProjectFileError` and is never written;
   so does a file whose values are out of range (the field is named) or a duplicate id.
-- A save that fails leaves the previous file as it was; :func:`write_recovery` puts the
-  unsaved state in a recovery file and says where.
+- A save that fails leaves the previous file (and the open project) as it was;
+  :func:`write_recovery` puts the unsaved state in a recovery file beside it, or in the
+  user's data folder when the project's folder cannot be written, and says where.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
@@ -31,6 +33,7 @@ from engine.limits import special_file_problem
 from soul_studio.project.errors import ProjectFileError
 from soul_studio.project.migrations import SCHEMA_VERSION, migrate, schema_version_of
 from soul_studio.project.model import Project
+from soul_studio.project.relocate import relocate, relocated
 from soul_studio.project.serialize import FORMAT_NAME, project_from_dict, project_to_dict
 from soul_studio.project.validate import InvalidField, validate_project_dict
 
@@ -168,23 +171,17 @@ def save_project(project: Project, path: str | os.PathLike[str] | None = None, k
         target = target.with_suffix(PROJECT_SUFFIX)
     if not target.parent.is_dir():
         raise ProjectFileError(target, "folder does not exist")
-    if project.path is not None and target != project.path.resolve():
-        _rebase_paths(project, target.parent)
-    previous_path = project.path
-    project.path = target
+    undo = relocate(project, target)
     try:
         data = _encode(project)
-    except ProjectFileError:
-        project.path = previous_path
-        raise
-    try:
         _rotate_backups(target, keep_backups)
         write_atomic(target, data)
+    except ProjectFileError:
+        undo()  # the open project still names the file it was loaded from, paths and all
+        raise
     except OSError as exc:
-        hint = "free disk space or choose another folder"
-        if isinstance(exc, PermissionError) or exc.errno == 30:
-            hint = "the folder is read-only: save the project somewhere you can write"
-        raise ProjectFileError(target, f"cannot save ({exc.strerror or exc})", hint) from exc
+        undo()
+        raise ProjectFileError(target, f"cannot save ({exc.strerror or exc})", _write_hint(exc)) from exc
     if clear_autosave:
         autosave_path(target).unlink(missing_ok=True)
     return target
@@ -195,17 +192,29 @@ def recovery_path(path: str | os.PathLike[str]) -> Path:
     return p.with_name(f"{p.stem}.recovered-{_stamp()}{PROJECT_SUFFIX}")
 
 
-def write_recovery(project: Project) -> Path:
-    """Write the unsaved state beside the project (or, failing that, in the temp folder).
+def _write_hint(exc: OSError) -> str:
+    if isinstance(exc, PermissionError) or exc.errno == errno.EROFS:  # EACCES, EPERM (immutable), EROFS
+        return "the folder is read-only: save the project somewhere you can write"
+    return "free disk space or choose another folder"
+
+
+def write_recovery(project: Project, fallback: Path | None = None) -> Path:
+    """Write the unsaved state beside the project or, failing that, in ``fallback`` (the
+    user's data folder), then the temp folder; returns where it went.
 
     The project file itself is not touched; open the returned file to get the work back.
+    A copy written in another folder has its media paths rebased so it still finds them.
     """
     target = project.path or Path.cwd() / f"{project.name or 'Untitled'}{PROJECT_SUFFIX}"
-    data = _encode(project, ascii_only=True)  # escapes what UTF-8 cannot hold: nothing is dropped
-    candidates = [recovery_path(target), Path(tempfile.gettempdir()) / recovery_path(target).name]
+    name = recovery_path(target).name
+    candidates = [target.parent, *([fallback] if fallback is not None else []), Path(tempfile.gettempdir())]
     last: OSError | None = None
-    for candidate in candidates:
+    for folder in candidates:
+        candidate = folder / name
+        with relocated(project, candidate):
+            data = _encode(project, ascii_only=True)  # escapes what UTF-8 cannot hold: nothing is dropped
         try:
+            folder.mkdir(parents=True, exist_ok=True)
             write_atomic(candidate, data)
             return candidate
         except OSError as exc:
@@ -217,7 +226,9 @@ def archive_autosave(path: str | os.PathLike[str]) -> Path | None:
     """Move the project's autosave into its backups folder (never delete it); returns where it went.
 
     Used when the user declines recovery or a headless command finds one: the work stays
-    recoverable as ``.backups/NAME.autosave-STAMP.soulproj``.
+    recoverable as ``.backups/NAME.autosave-STAMP.soulproj`` (a project file the studio
+    opens; backup rotation never removes it). Raises :class:`ProjectFileError`, leaving
+    the autosave in place, when it cannot be moved (a read-only folder).
     """
     p = Path(path)
     auto = autosave_path(p)
@@ -226,35 +237,14 @@ def archive_autosave(path: str | os.PathLike[str]) -> Path | None:
     folder = backup_folder(p)
     if folder.exists() and not folder.is_dir():
         folder = p.parent
-    folder.mkdir(exist_ok=True)
     target = folder / f"{p.stem}.autosave-{_stamp()}{PROJECT_SUFFIX}"
-    os.replace(auto, target)
+    try:
+        folder.mkdir(exist_ok=True)
+        os.replace(auto, target)
+    except OSError as exc:
+        raise ProjectFileError(auto, f"the autosave could not be moved into {folder} ({exc.strerror or exc}); "
+                               "it was left where it is", "copy it somewhere safe before saving") from exc
     return target
-
-
-def _rebase_paths(project: Project, new_folder: Path) -> None:
-    """Rewrite relative media paths so they still point at the same files from ``new_folder``."""
-    old = project.folder
-
-    def move(rel: str | None) -> str | None:
-        if rel is None or old is None or Path(rel).is_absolute():
-            return rel
-        absolute = (old / rel).resolve()
-        try:
-            return Path(os.path.relpath(absolute, new_folder.resolve())).as_posix()
-        except ValueError:
-            return absolute.as_posix()
-
-    for c in project.characters:
-        c.portrait = move(c.portrait)
-    for s in project.shots.values():
-        s.audio = move(s.audio)
-        s.partner_audio = move(s.partner_audio)
-        s.two_shot_image = move(s.two_shot_image)
-        for t in s.takes:
-            t.file = move(t.file) or t.file
-    for m in project.media:
-        m.path = move(m.path) or m.path
 
 
 def write_autosave(project: Project) -> Path | None:

@@ -258,11 +258,17 @@ def _run_locked(args: argparse.Namespace, lock: ProjectLock) -> int:
             print(f"soul-studio: {exc} ({exc.hint})", file=sys.stderr)
             return 2
     if has_newer_autosave(project.path):  # unsaved studio work: kept, never overwritten or deleted
-        kept = archive_autosave(project.path)
-        print(f"soul-studio: a newer autosave of unsaved studio work was kept as {kept}; to get that work back, "
-              f"copy it over {project.path.name} (after this render, or its takes are not listed)", file=sys.stderr)
+        try:
+            kept = archive_autosave(project.path)
+        except ProjectError as exc:
+            print(f"soul-studio: warning: {exc}", file=sys.stderr)
+        else:
+            print(f"soul-studio: a newer autosave of unsaved studio work was kept as {kept}; to get that work back, "
+                  f"copy it over {project.path.name} (after this render, or its takes are not listed)", file=sys.stderr)
     sweep_leftovers(project)
-    saver = RunSaver(project)
+    from soul_studio.models.settings import StudioPaths
+
+    saver = RunSaver(project, recovery_dir=StudioPaths.default().recovery_dir)
     interrupt = Interrupt()
     if getattr(args, "farm", None):
         from soul_studio.farm.cluster import FarmError

@@ -3,7 +3,8 @@
 - :class:`RunSaver` saves the project each time a take lands (atomically; only the first
   save of a run rotates a backup, so the backups keep the states before the run). A save
   that fails is remembered; :meth:`RunSaver.finish` then leaves the project file as it
-  was, writes the run's state to a recovery file beside it and says where.
+  was, writes the run's state to a recovery file beside it (or in the user's data folder
+  when the project's folder cannot be written) and says where.
 - :class:`Interrupt` turns SIGTERM and Ctrl-C into a request to stop: running renders
   are cancelled, takes that finish meanwhile are still recorded, the project is saved
   and the command exits with a clear message instead of a traceback.
@@ -31,9 +32,10 @@ from soul_studio.project.storage import DEFAULT_BACKUPS
 class RunSaver:
     """Saves ``project`` as takes land; keeps the first failure for the final report."""
 
-    def __init__(self, project: Project, keep_backups: int = DEFAULT_BACKUPS) -> None:
+    def __init__(self, project: Project, keep_backups: int = DEFAULT_BACKUPS, recovery_dir: Path | None = None) -> None:
         self.project = project
         self.keep_backups = keep_backups
+        self.recovery_dir = recovery_dir
         self.saves = 0
         self.error: ProjectFileError | None = None
 
@@ -55,11 +57,13 @@ class RunSaver:
             return True, f"project saved to {self.project.path}"
         error = self.error
         try:
-            where = write_recovery(self.project)
+            where = write_recovery(self.project, self.recovery_dir)
         except ProjectFileError as exc:
             return False, f"could not save the project ({error}); {exc}"
-        return False, (f"could not save the project ({error}). The project file was left as it was; this run's "
-                       f"takes are recorded in {where}: open that file to keep them, or fix the problem and "
+        elsewhere = self.project.path is not None and where.parent != self.project.path.parent
+        note = " (its folder cannot be written, so the recovery file is in your data folder)" if elsewhere else ""
+        return False, (f"could not save the project ({error}). The project file was left as it was{note}; this "
+                       f"run's takes are recorded in {where}: open that file to keep them, or fix the problem and "
                        "render again (finished takes are reused)")
 
 

@@ -18,9 +18,10 @@ from PySide6.QtWidgets import QFileDialog, QInputDialog
 
 from engine.media import MediaError, probe_audio
 from soul_studio.project.cutting import CutError, append, close_gap, insert, overwrite, roll_edit
-from soul_studio.project.edits import Edit, trim_shot
+from soul_studio.project.edits import Edit
 from soul_studio.project.edits_extra import CompoundEdit
 from soul_studio.project.model import Character, Placement, Shot, Voice
+from soul_studio.project.ripple import ripple_trim
 from soul_studio.render.split import split_keeping_picture
 from soul_studio.script import ScriptError, espeak_available
 from soul_studio.script.temp_voice import render_temp_voice, temp_voice_folder
@@ -60,6 +61,15 @@ class EditCommands(QObject):
         if select:
             self.window.editor.select(select)
         return True
+
+    def _push_built(self, build: Callable[[], Edit], select: list[str] | None = None) -> bool:
+        """Build an edit (which may refuse: a locked track, a clip in the way) and push it."""
+        try:
+            edit = build()
+        except ValueError as exc:
+            self._say(str(exc))
+            return False
+        return self._push(edit, select)
 
     def target_track(self) -> str:
         """The video track of the current shot (V1 when none is selected)."""
@@ -115,7 +125,7 @@ class EditCommands(QObject):
         inside = self._under_playhead("V1", here)
         if inside is not None:
             frame = inside.end
-        if self._push(insert(self.project, shot, "V1", frame, text="New Shot"), [shot.id]):
+        if self._push_built(lambda: insert(self.project, shot, "V1", frame, text="New Shot"), [shot.id]):
             self.window.editor.set_playhead(frame)
             return shot
         return None
@@ -188,7 +198,8 @@ class EditCommands(QObject):
         if shot is None:
             return
         track, here = self.target_track(), self.window.editor.playhead
-        self._push(self._with_split(track, [here], lambda: insert(self.project, shot, track, here)), [shot.id])
+        self._push_built(lambda: self._with_split(track, [here], lambda: insert(self.project, shot, track, here)),
+                         [shot.id])
 
     def overwrite_at_playhead(self) -> None:
         shot = self._source()
@@ -196,21 +207,16 @@ class EditCommands(QObject):
             return
         track, here = self.target_track(), self.window.editor.playhead
         end = here + shot.frames(self.project.fps)
-        self._push(self._with_split(track, [here, end], lambda: overwrite(self.project, shot, track, here)),
-                   [shot.id])
+        self._push_built(lambda: self._with_split(track, [here, end], lambda: overwrite(self.project, shot, track, here)),
+                         [shot.id])
 
     def append_to_end(self) -> None:
         shot = self._source()
         if shot is not None:
-            self._push(append(self.project, shot, self.target_track()), [shot.id])
+            self._push_built(lambda: append(self.project, shot, self.target_track()), [shot.id])
 
     def close_gap(self) -> None:
-        try:
-            edit = close_gap(self.project, self.target_track(), self.window.editor.playhead)
-        except CutError as exc:
-            self._say(str(exc))
-            return
-        self._push(edit)
+        self._push_built(lambda: close_gap(self.project, self.target_track(), self.window.editor.playhead))
 
     # -------------------------------------------------------------- trims
     def _clip_at_playhead(self) -> Placement | None:
@@ -224,8 +230,9 @@ class EditCommands(QObject):
         if p is None or self.window.editor.playhead == p.start:
             self._say("Put the playhead inside a clip to trim its start")
             return
-        self._push(trim_shot(self.project, p.shot.id, head_frames=self.window.editor.playhead - p.start))
-        self.window.editor.set_playhead(p.start)
+        if self._push_built(lambda: ripple_trim(self.project, p.shot.id, head_frames=self.window.editor.playhead - p.start,
+                                                handles=False)):
+            self.window.editor.set_playhead(p.start)
 
     def ripple_trim_end(self) -> None:
         """W: cut the clip's tail off from the playhead; what follows moves up."""
@@ -233,7 +240,8 @@ class EditCommands(QObject):
         if p is None:
             self._say("Put the playhead inside a clip to trim its end")
             return
-        self._push(trim_shot(self.project, p.shot.id, tail_frames=p.end - self.window.editor.playhead))
+        self._push_built(lambda: ripple_trim(self.project, p.shot.id, tail_frames=p.end - self.window.editor.playhead,
+                                             handles=False))
 
     def roll_to_playhead(self) -> None:
         """E: move the nearest cut between two touching clips to the playhead."""
@@ -244,12 +252,7 @@ class EditCommands(QObject):
             self._say("There is no cut between two touching clips to roll")
             return
         _, left = min(cuts, key=lambda c: c[0])
-        try:
-            edit = roll_edit(self.project, left.shot.id, "tail", here - left.end)
-        except ValueError as exc:
-            self._say(str(exc))
-            return
-        self._push(edit)
+        self._push_built(lambda: roll_edit(self.project, left.shot.id, "tail", here - left.end))
 
     # ------------------------------------------------------------- wiring
     def register(self, action: Callable[..., object]) -> None:

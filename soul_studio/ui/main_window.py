@@ -44,7 +44,7 @@ from soul_studio.ui.inspector import Inspector
 from soul_studio.ui.markers import MarkerList
 from soul_studio.ui.media_bin import MediaBin
 from soul_studio.ui.media_cache import MediaCache
-from soul_studio.ui.project_files import shelve_autosave
+from soul_studio.ui.project_files import keep_declined_autosave, rescue_unsaved
 from soul_studio.ui.render_controller import ManagerFactory, RenderController, default_manager_factory
 from soul_studio.ui.render_queue import RenderQueuePanel
 from soul_studio.ui.settings import StudioSettings
@@ -538,9 +538,7 @@ class MainWindow(QMainWindow):
             self.document.mark_modified()
             self.statusBar().showMessage("Recovered the autosaved version; save to keep it.", 8000)
         elif declined:
-            kept = shelve_autosave(path)
-            if kept is not None:
-                self.statusBar().showMessage(f"The autosave was kept as {kept}", 8000)
+            self.statusBar().showMessage(keep_declined_autosave(path), 8000)
         else:
             discard_autosave(path)
         missing = missing_media(project)
@@ -592,6 +590,11 @@ class MainWindow(QMainWindow):
         try:
             self.project_lock.claim(path if path.suffix == ".soulproj" else path.with_suffix(".soulproj"))
             written = save_project(self.document.project, path)
+        except ProjectFileError as exc:  # nothing was written: keep a copy of the work and say where
+            own = self.document.project.path is not None and path.resolve() == self.document.project.path.resolve()
+            message = rescue_unsaved(self.document.project, exc, self.settings.recovery_folder) if own else str(exc)
+            self.prompts.error("Cannot save the project", message)
+            return False
         except ProjectError as exc:
             self.prompts.error("Cannot save the project", exc)
             return False
@@ -635,7 +638,14 @@ class MainWindow(QMainWindow):
         if len(ids) < len(self.editor.selection):
             self.statusBar().showMessage("Clips on locked tracks stay where they are", 4000)
         if ids:
-            self.document.push(RemoveShots(ids, ripple=ripple, text="Ripple Delete" if ripple else "Lift"))
+            from soul_studio.project.ripple import ripple_delete  # sync lock: later clips on free tracks follow
+
+            try:
+                edit = ripple_delete(self.document.project, ids) if ripple else RemoveShots(ids, False, text="Lift")
+            except ValueError as exc:
+                self.statusBar().showMessage(str(exc), 4000)
+                return
+            self.document.push(edit)
             self.editor.select([])
 
     def split_at_playhead(self) -> None:

@@ -1,26 +1,32 @@
-"""What the studio does with a project's side files when the editor answers a question."""
+"""What the studio does with a project's side files when a save fails or the editor declines recovery."""
 
 from __future__ import annotations
 
-import os
-from datetime import UTC, datetime
 from pathlib import Path
 
-from soul_studio.project import storage
+from soul_studio.project import ProjectError, ProjectFileError, archive_autosave
+from soul_studio.project.model import Project
+from soul_studio.project.storage import write_recovery
 
 
-def shelve_autosave(path: str | os.PathLike[str]) -> Path | None:
-    """Declined recovery: move the autosave into the project's backups instead of deleting it.
+def keep_declined_autosave(path: Path) -> str:
+    """Declined recovery: the autosave goes into the project's backups, never deleted; the status line."""
+    try:
+        kept = archive_autosave(path)
+    except ProjectError as exc:
+        return str(exc)
+    return f"The autosave was kept as {kept}" if kept is not None else ""
 
-    Named after the project and the time, with the ``.autosave`` suffix so backup rotation
-    never removes it; returns where it went (None when there was none).
+
+def rescue_unsaved(project: Project, failure: ProjectFileError, recovery_folder: Path) -> str:
+    """After a failed save: write the open work to a recovery file; returns the error text saying where.
+
+    The copy goes beside the project, or into ``recovery_folder`` (the user's data folder)
+    when the project's folder cannot be written; the document stays open and unsaved.
     """
-    source = storage.autosave_path(path)
-    if not source.exists():
-        return None
-    folder = storage.backup_folder(path)
-    folder.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-    target = folder / f"{Path(path).stem}.{stamp}.declined.autosave"
-    os.replace(source, target)
-    return target
+    try:
+        where = write_recovery(project, recovery_folder)
+    except ProjectFileError as exc:
+        return f"{failure}\n\nNo recovery copy could be written either: {exc.reason}. Use Save As."
+    return (f"{failure}\n\nYour changes are still open and unsaved. A copy was written to {where}; "
+            "use Save As to keep the project somewhere you can write.")

@@ -102,6 +102,20 @@ class StudioSettings:
         self._set("paths/cache", os.fspath(value))
 
     @property
+    def recovery_folder(self) -> Path:
+        """Where unsaved work goes when the project's own folder cannot be written."""
+        value = str(self._get("paths/recovery", "", str))
+        if value:
+            return Path(value)
+        from soul_studio.models.settings import StudioPaths
+
+        return StudioPaths.default().recovery_dir
+
+    @recovery_folder.setter
+    def recovery_folder(self, value: str | os.PathLike[str]) -> None:
+        self._set("paths/recovery", os.fspath(value))
+
+    @property
     def autosave_seconds(self) -> int:
         return max(5, int(self._get("document/autosave_s", 60, int)))
 

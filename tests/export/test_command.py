@@ -50,3 +50,32 @@ def test_usage_errors_exit_2(project, out_dir, tmp_path):
 def test_parse_range():
     assert parse_range("12-30", 24, 86400) == (12, 30)
     assert parse_range("01:00:01:00-01:00:02:00", 24, 86400) == (24, 48)
+
+
+@pytest.mark.parametrize(("fmt", "name"), [("mp4", "ro.mp4"), ("png", "ro_frames"), ("otio", "ro.otio")])
+def test_read_only_output_folder_is_refused_before_any_work(project, out_dir, capsys, read_only, fmt, name):
+    """The folder really refuses writes (chmod, or chattr +i as root)."""
+    read_only(out_dir)
+    code = main(["export", str(project.path), "-f", fmt, "-o", str(out_dir / name), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 1 and "Traceback" not in err
+    assert f"{out_dir} cannot be written" in err and "choose another folder" in err
+    assert list(out_dir.iterdir()) == []
+
+
+def test_earlier_export_in_a_folder_turned_read_only_is_left_in_place(project, out_dir, capsys, read_only):
+    target = out_dir / "cut.mp4"
+    argv = ["export", str(project.path), "-f", "mp4", "-o", str(target), "--quiet", "--range", "0-12"]
+    assert main(argv) == 0
+    before = sorted((p.name, p.read_bytes()) for p in out_dir.iterdir())
+    read_only(out_dir)
+    assert main([*argv, "--overwrite"]) == 1
+    assert "cannot be written" in capsys.readouterr().err
+    assert sorted((p.name, p.read_bytes()) for p in out_dir.iterdir()) == before  # not moved to the trash
+
+
+def test_export_from_a_read_only_project_folder_goes_ahead(project, out_dir, read_only):
+    read_only(project.path.parent)
+    target = out_dir / "from_ro.edl"
+    assert main(["export", str(project.path), "-f", "edl", "-o", str(target), "--quiet"]) == 0
+    assert target.read_text().startswith("TITLE:")

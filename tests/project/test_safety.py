@@ -194,3 +194,45 @@ def test_lock_of_a_killed_process_is_taken_over(tmp_path):
     assert json.loads(lock_path(project.path).read_text())["pid"] == proc.pid  # left behind
     with ProjectLock(project.path) as lock:
         assert lock.held
+
+
+def test_failed_save_as_leaves_the_open_project_as_it_was(tmp_path, read_only):
+    (tmp_path / "scene").mkdir()
+    project = make(tmp_path / "scene")
+    original = project.path
+    shot = next(iter(project.shots.values()))
+    links = [project.resolve(project.characters[0].portrait), project.resolve(shot.audio)]
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    read_only(locked)  # really unwritable (chattr +i as root)
+    with pytest.raises(ProjectFileError, match="read-only"):
+        save_project(project, locked / "moved.soulproj")
+    assert project.path == original and shot.audio == "media/line.wav"
+    assert [project.resolve(project.characters[0].portrait), project.resolve(shot.audio)] == links
+    shot.text = "bad \udc80"  # a value that cannot be written, to another folder: nothing rebased either
+    (tmp_path / "other").mkdir()
+    with pytest.raises(ProjectFileError, match="surrogate"):
+        save_project(project, tmp_path / "other" / "x.soulproj")
+    assert project.path == original and shot.audio == "media/line.wav" and not list((tmp_path / "other").iterdir())
+
+
+def test_recovery_from_a_read_only_folder_goes_to_the_fallback_with_working_links(tmp_path, read_only):
+    (tmp_path / "scene").mkdir()
+    project = make(tmp_path / "scene")
+    project.name = "unsaved"
+    read_only(project.path.parent)
+    where = write_recovery(project, tmp_path / "data" / "recovered")
+    assert where.parent == tmp_path / "data" / "recovered"
+    rescued = load_project(where)
+    assert rescued.name == "unsaved"
+    assert rescued.resolve(next(iter(rescued.shots.values())).audio) == (tmp_path / "scene" / "media" / "line.wav")
+    assert project.path.parent == tmp_path / "scene" and project.characters[0].portrait == "media/ana.png"
+
+
+def test_archiving_an_autosave_in_a_read_only_folder_leaves_it_in_place(tmp_path, read_only):
+    project = make(tmp_path)
+    write_autosave(project)
+    read_only(tmp_path)
+    with pytest.raises(ProjectFileError, match="left where it is"):
+        archive_autosave(project.path)
+    assert autosave_path(project.path).exists()

@@ -77,8 +77,8 @@ def test_newer_autosave_is_kept_and_explained(scene, capsys):
     assert str(kept[0]) in err and "copy it over" in err
 
 
-@pytest.mark.parametrize("fault", ["backups-file", "surrogate", "read-only"])
-def test_failed_final_save_keeps_the_project_and_writes_recovery(scene, capsys, monkeypatch, fault):
+@pytest.mark.parametrize("fault", ["backups-file", "surrogate"])
+def test_failed_final_save_keeps_the_project_and_writes_recovery(scene, capsys, fault):
     if fault == "surrogate":
         data = json.loads(scene.read_text())
         data["shots"][0]["notes"] = "\udc80"
@@ -86,17 +86,6 @@ def test_failed_final_save_keeps_the_project_and_writes_recovery(scene, capsys, 
     before = scene.read_bytes()
     if fault == "backups-file":
         (scene.parent / ".backups").write_text("in the way")
-    if fault == "read-only":
-        from soul_studio.project import storage
-
-        real = storage.write_atomic
-
-        def refuse(path, data):
-            if Path(path).suffix == ".soulproj" and "recovered" not in Path(path).name:
-                raise PermissionError(13, "Permission denied")
-            real(path, data)
-
-        monkeypatch.setattr(storage, "write_atomic", refuse)
     code = main(["render", str(scene), "--shots", "1", "2", "--quality", "draft", "--quiet"])
     err = capsys.readouterr().err
     assert code == 1 and "Traceback" not in err
@@ -105,6 +94,43 @@ def test_failed_final_save_keeps_the_project_and_writes_recovery(scene, capsys, 
     assert len(recovered) == 1 and str(recovered[0]) in err
     listed = [t for s in json.loads(recovered[0].read_text())["shots"] for t in s.get("takes", [])]
     assert len(listed) == 2 and all((scene.parent / t["file"]).exists() for t in listed)
+
+
+def test_project_folder_turning_read_only_mid_render_keeps_every_take(scene, tmp_path, capsys, monkeypatch,
+                                                                       read_only):
+    """The folder really refuses writes (chmod, or chattr +i as root) once the first take is saved."""
+    from soul_studio.render.headless import RunSaver
+
+    data_dir = tmp_path / "user-data"
+    monkeypatch.setenv("SOUL_STUDIO_DATA_DIR", str(data_dir))
+    real_save = RunSaver.save
+    states: list[bytes] = []
+
+    def save_then_lock_folder(self):
+        ok = real_save(self)
+        if ok and not states:
+            states.append(scene.read_bytes())
+            read_only(scene.parent)
+        return ok
+
+    monkeypatch.setattr(RunSaver, "save", save_then_lock_folder)
+    code = main(["render", str(scene), "--shots", "1", "2", "--quality", "draft", "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 1 and "Traceback" not in err and "read-only" in err
+    assert scene.read_bytes() == states[0]  # the last save that worked is what the project file holds
+    assert len(recorded_takes(scene)) == 1
+    assert not [p for p in scene.parent.iterdir() if ".recovered-" in p.name or p.name.endswith(".tmp")]
+    recovered = list((data_dir / "recovered").iterdir())
+    assert len(recovered) == 1 and str(recovered[0]) in err and "data folder" in err
+    rescued = load_project(recovered[0])  # paths rebased: the copy finds the project's media from there
+    takes = [t for s in rescued.shots.values() for t in s.takes]
+    assert len(takes) == 2 and all(rescued.resolve(t.file).is_file() for t in takes)
+    assert all(rescued.resolve(c.portrait).is_file() for c in rescued.characters if c.portrait)
+    read_only.restore(scene.parent)  # writable again: the next run reuses both takes and saves them
+    assert main(["render", str(scene), "--shots", "1", "2", "--quality", "draft", "--quiet"]) == 0
+    again = load_project(scene)
+    assert sorted(again.resolve(t.file) for s in again.shots.values() for t in s.takes) == \
+        sorted(rescued.resolve(t.file) for t in takes)
 
 
 def test_engine_dying_during_start_up_is_retried_then_named(scene, capsys, monkeypatch):

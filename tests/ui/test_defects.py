@@ -114,8 +114,10 @@ def test_declining_recovery_keeps_the_autosave_in_backups(qtbot, studio, project
     assert studio.open_project(project_path, confirm=False)
     assert studio.document.project.name == "Test Scene"
     assert not autosave_path(project_path).exists()
-    kept = [p for p in backup_folder(project_path).iterdir() if p.name.endswith(".autosave")]
+    kept = [p for p in backup_folder(project_path).iterdir() if ".autosave-" in p.name]
     assert len(kept) == 1 and "Autosaved edit" in kept[0].read_text()
+    assert str(kept[0]) in studio.statusBar().currentMessage()
+    assert kept[0].suffix == ".soulproj" and load_project(kept[0]).name == "Autosaved edit"  # opens as a project
     save_project(studio.document.project)  # a later save's backup rotation leaves it alone
     assert kept[0].exists()
 

@@ -102,7 +102,7 @@ class InfiniteTalkBackend(Backend):
         from engine.backends.infinitetalk.presets import BUCKETS
 
         options = options or {}
-        cuda, gpu, vram = cuda_device()
+        cuda, gpu, vram = cuda_device(isolated=True)
         folder = _model_folder(options)
         extra: dict[str, Any] = {"cuda": cuda, "gpu": gpu, "vram_gb": round(vram, 1), "model_folder": folder,
                                  "resolutions": sorted(BUCKETS), "model_fps": 25}

@@ -29,6 +29,7 @@ from engine.backends.sketch.shapes import (
     SHAPES,
     shape_string,
 )
+from engine.media.spool import SampleSource, sample_source
 from engine.timebase import fps_fraction
 
 VISEMES: tuple[str, ...] = ("closed", "open", "round", "wide")
@@ -133,8 +134,11 @@ def _band(freqs: np.ndarray, lo: float, hi: float) -> np.ndarray:
     return (freqs >= lo) & (freqs < hi)
 
 
-def _windows(x: np.ndarray, starts: np.ndarray, win: int) -> np.ndarray:
-    """Rows ``x[s : s + win]`` for every start ``s`` (zero outside the signal)."""
+def _windows(x: SampleSource, starts: np.ndarray, win: int) -> np.ndarray:
+    """Rows ``x[s : s + win]`` for every start ``s`` (zero outside the signal).
+
+    Only the span the rows cover is read from ``x``, so a spooled clip is read a block at a time.
+    """
     lo, hi = int(starts.min()), int(starts.max()) + win
     seg = np.zeros(hi - lo, np.float32)
     a, b = max(lo, 0), min(hi, x.size)
@@ -143,14 +147,14 @@ def _windows(x: np.ndarray, starts: np.ndarray, win: int) -> np.ndarray:
     return seg[(starts - lo)[:, None] + np.arange(win)[None, :]]
 
 
-def audio_features(samples: np.ndarray, sample_rate: int, fps: float, n_frames: int,
+def audio_features(samples: np.ndarray | SampleSource, sample_rate: int, fps: float, n_frames: int,
                    block: int = 256) -> FrameFeatures:
-    """Measure the window centred on every frame time. ``samples`` is mono float audio.
+    """Measure the window centred on every frame time. ``samples`` is mono float audio (or a spool).
 
-    Frames are analysed ``block`` at a time, so memory stays flat however long the shot:
-    only the per-frame measurements (a few floats each) are kept for the whole clip.
+    Frames are analysed ``block`` at a time, reading only their windows, so memory stays flat
+    however long the shot: only the per-frame measurements (a few floats each) are kept.
     """
-    x = np.asarray(samples, dtype=np.float32).reshape(-1)
+    x = sample_source(samples)
     win = int(round(max(0.032, 1.5 / float(fps_fraction(fps))) * sample_rate))
     win += win % 2
     half = win // 2

@@ -33,21 +33,35 @@ from engine.backends.sketch.motion import motion_track
 from engine.backends.sketch.mouth import MouthRig
 from engine.jobs import JobSpec
 from engine.media import MODEL_RATE, AudioClip, load_audio, load_portrait
+from engine.media.spool import SpooledAudio, spool_audio
 
 VERSION = "2"
+# Lines longer than this are spooled to an unlinked temporary file and analysed a window at a
+# time (an hour held as 16 kHz float32 would cost 230 MB); shorter ones stay in memory.
+SPOOL_OVER_S = 60.0
 # Gentle zoom-in over the shot for ``options["ken_burns"] = True`` (or a number: the zoom).
 _KEN_BURNS = {"portrait": 0.03, "upper_body": 0.05, "full_body": 0.08}
 
 
-def load_dialogue(job: JobSpec) -> AudioClip:
-    """The shot's dialogue at 16 kHz mono after its lead-in, exactly ``job.duration`` long."""
+def load_dialogue(job: JobSpec, spool_over: float = SPOOL_OVER_S,
+                  check: Callable[[], None] | None = None) -> AudioClip | SpooledAudio:
+    """The shot's dialogue at 16 kHz mono after its lead-in, exactly ``job.duration`` long.
+
+    A shot longer than ``spool_over`` seconds comes back as a :class:`SpooledAudio` (decoded
+    block by block beside the take, read back a window at a time), so its memory does not
+    grow with its length; both slice alike, so the mouth track is the same to the bit.
+    ``check`` runs between decoded blocks (a cancel stops a long decode).
+    """
+    if job.duration > spool_over:
+        return spool_audio(job.audio_path, MODEL_RATE, job.audio_in, job.audio_out, job.duration,
+                           directory=Path(job.output_path).parent, check=check, lead=job.lead_in)
     if not job.audio_path:
         return AudioClip.silence(job.duration, MODEL_RATE, 1)
     clip = load_audio(job.audio_path, MODEL_RATE, 1, job.audio_in, job.audio_out)
     return clip.with_lead(job.lead_in).fit_duration(job.duration)
 
 
-def plan_mouth(job: JobSpec, clip: AudioClip, check: Callable[[], None] | None = None,
+def plan_mouth(job: JobSpec, clip: AudioClip | SpooledAudio, check: Callable[[], None] | None = None,
                report: Callable[[str], None] | None = None) -> MouthTrack:
     """Per-frame mouth controls for the job (frame i measured on audio centred at i / fps).
 
@@ -193,7 +207,7 @@ class SketchBackend(Backend):
 
         rgb, analysis = self.analyse(job, ctx)
         ctx.cancel.check()
-        mouth = plan_mouth(job, load_dialogue(job), ctx.cancel.check,  # the audio is freed once timed
+        mouth = plan_mouth(job, load_dialogue(job, check=ctx.cancel.check), ctx.cancel.check,  # freed once timed
                            lambda text: ctx.progress(Progress(frames_done=0, frames_total=n, message=text)))
         if job.text.strip() and mouth.method != "aligned":
             ctx.log(f"mouth shapes {mouth.method}: {(mouth.alignment or {}).get('reason', 'the script was not aligned')}",

@@ -21,23 +21,26 @@ from engine.backends.sketch.phonemes import RATE, SpeechUnavailable
 from engine.backends.sketch.shapes import SHAPE_X
 from engine.backends.sketch.shapetrack import track_from_phones
 from engine.backends.sketch.textnorm import script_words
+from engine.media.spool import SampleSource, sample_source
 
 METHODS: tuple[str, ...] = ("aligned", "recognised", "spectral")
 
 
-def _resample(samples: np.ndarray, sample_rate: int) -> np.ndarray:
+def _resample(samples: np.ndarray | SampleSource, sample_rate: int) -> np.ndarray | SampleSource:
+    """The phone decoder's 16 kHz samples; a spool at that rate is passed on unread."""
     if sample_rate == RATE:
-        return np.asarray(samples, np.float32).reshape(-1)
-    x = np.asarray(samples, np.float32).reshape(-1)
+        return sample_source(samples)
+    x = sample_source(samples)[:]  # other rates are resampled whole (arrays from callers, not the engine's spool)
     n = int(round(x.size * RATE / sample_rate))
     return np.interp(np.arange(n) * (sample_rate / RATE), np.arange(x.size), x).astype(np.float32)
 
 
-def plan_lipsync(samples: np.ndarray, sample_rate: int, fps: float, n_frames: int, text: str = "",
+def plan_lipsync(samples: np.ndarray | SampleSource, sample_rate: int, fps: float, n_frames: int, text: str = "",
                  phones: bool = True, check: Callable[[], None] | None = None,
                  report: Callable[[str], None] | None = None) -> MouthTrack:
     """Per-frame mouth track for mono ``samples``; ``text`` is the line as written in the script.
 
+    ``samples`` is an array or a :class:`~engine.media.spool.SpooledAudio`, read a window at a time.
     ``phones=False`` skips the phone decoder (the spectral path only); ``check`` is called
     between pieces of long audio so a cancel stops the analysis, ``report`` hears how far it got.
     """

@@ -26,6 +26,7 @@ from engine.backends.sketch.phonemes import (
     to_pcm,
 )
 from engine.backends.sketch.textnorm import Word
+from engine.media.spool import SampleSource, sample_source
 
 HOP = int(RATE * FRAME_S)
 MAX_PIECE_S = 20.0
@@ -59,9 +60,9 @@ class ShotPhones:
         }
 
 
-def frame_db(samples: np.ndarray) -> np.ndarray:
-    """Level of every 10 ms frame in dBFS, computed a minute at a time (flat memory)."""
-    x = np.asarray(samples, np.float32).reshape(-1)
+def frame_db(samples: np.ndarray | SampleSource) -> np.ndarray:
+    """Level of every 10 ms frame in dBFS, read and computed a minute at a time (flat memory)."""
+    x = sample_source(samples)
     n = x.size // HOP
     out = np.empty(n, np.float64)
     step = 6000  # frames per block
@@ -153,15 +154,16 @@ def _piece_record(a: int, b: int, method: str, n_words: int, reason: str = "") -
     return rec
 
 
-def shot_phones(samples: np.ndarray, words: list[Word], check: Callable[[], None] | None = None,
+def shot_phones(samples: np.ndarray | SampleSource, words: list[Word], check: Callable[[], None] | None = None,
                 decoder: PhoneDecoder | None = None, piece_s: float = MAX_PIECE_S,
                 single_s: float = SINGLE_PIECE_S, report: Callable[[str], None] | None = None) -> ShotPhones:
-    """Phones for mono 16 kHz ``samples``: aligned to ``words`` where they fit, else recognised.
+    """Phones for mono 16 kHz ``samples`` (an array or a spool): aligned to ``words`` where they fit, else recognised.
 
     Lines up to ``single_s`` are aligned whole, longer ones in pieces of at most ``piece_s``;
     ``check`` is called before each piece (a cancel raises there), ``report`` gets a line of progress.
     """
     dec = decoder or PhoneDecoder()
+    samples = sample_source(samples)  # each piece is read on its own, so a spool stays on disk
     db = frame_db(samples)
     loud = loud_frames(db)
     audible = audible_frames(db)

@@ -78,7 +78,7 @@ class SoulBackend(Backend):
         from engine.backends.soul.folder import validate_model_folder
         from engine.backends.soul.presets import RESOLUTIONS
 
-        cuda, gpu, vram = cuda_device()
+        cuda, gpu, vram = cuda_device(isolated=True)
         folder = _model_folder(options)
         extra: dict[str, Any] = {"cuda": cuda, "gpu": gpu, "vram_gb": round(vram, 1), "model_folder": folder,
                                  "resolutions": {k: list(v) for k, v in RESOLUTIONS.items()}}

@@ -30,6 +30,7 @@ from soul_studio.project.cutting import CutError, move_to, roll_edit
 from soul_studio.project.edits import AddMusicClip, Edit, MoveShot, trim_shot
 from soul_studio.project.edits_extra import CompoundEdit
 from soul_studio.project.model import MusicClip, Project, Shot, audible_tracks, dialogue_track
+from soul_studio.project.ripple import ripple_trim
 from soul_studio.render.planner import FingerprintCache
 from soul_studio.render.takes import TakeJudge, shot_state, shown_take
 from soul_studio.ui.document import Document
@@ -472,16 +473,16 @@ class TimelineView(QGraphicsView):
             delta = p.end - drag.end
         if not delta:
             return
-        if self._press_mods & Qt.KeyboardModifier.AltModifier:
-            try:
+        try:
+            if self._press_mods & Qt.KeyboardModifier.AltModifier:
                 edit: Edit = roll_edit(self.project, shot_id, drag.edge, -delta if drag.edge == "tail" else delta)
-            except ValueError as exc:
-                self.message.emit(str(exc))
-                return
-        elif drag.edge == "head":
-            edit = trim_shot(self.project, shot_id, head_frames=delta, handles=True)
-        else:
-            edit = trim_shot(self.project, shot_id, tail_frames=delta, handles=True)
+            elif drag.edge == "head":  # a ripple: later clips on every unlocked track follow (sync lock)
+                edit = ripple_trim(self.project, shot_id, head_frames=delta)
+            else:
+                edit = ripple_trim(self.project, shot_id, tail_frames=delta)
+        except ValueError as exc:  # CutError: a locked neighbour, a clip in the way
+            self.message.emit(str(exc))
+            return
         self.document.push(edit)
 
     def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:

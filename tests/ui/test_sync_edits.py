@@ -1,0 +1,130 @@
+"""Sync lock driven with the mouse and keys: ripples move V2 and the other lines, locks hold, rolls refuse."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtTest import QTest
+
+from soul_studio.project.cutting import move_to
+from soul_studio.project.model import dialogue_track
+from tests.ui.test_takes import _drop_shot
+
+pytestmark = pytest.mark.gui
+PPF = 4.0
+
+
+@pytest.fixture
+def reply_over_cut(qtbot, studio, make_portrait, make_audio):
+    """V1: Ada's two lines [0,48) [48,96); V2: Ben's reply [72,96) over her second line."""
+    ada_face = make_portrait("ada.png")
+    a1 = _drop_shot(studio, ada_face, make_audio("a1.wav", 2.0))
+    a2 = _drop_shot(studio, ada_face, make_audio("a2.wav", 2.0))
+    ben = _drop_shot(studio, make_portrait("ben.png"), make_audio("ben.wav", 1.0))
+    project = studio.document.project
+    studio.document.push(move_to(project, ben, "V2", 72))
+    assert project.shots[a1].character_id == project.shots[a2].character_id != project.shots[ben].character_id
+    qtbot.wait(20)  # let the first-clips zoom-to-fit run, then zoom in
+    studio.timeline.view.set_ppf(PPF)
+    return a1, a2, ben
+
+
+def _spans(project) -> dict[str, tuple[str, int, int]]:
+    return {p.shot.id: (p.track, p.start, p.end) for p in project.placements()}
+
+
+def _drag(view, start: QPoint, dx: int, mods=Qt.KeyboardModifier.NoModifier) -> None:
+    QTest.mousePress(view.viewport(), Qt.MouseButton.LeftButton, mods, start)
+    QTest.mouseMove(view.viewport(), start + QPoint(dx // 2, 0))
+    QTest.mouseMove(view.viewport(), start + QPoint(dx, 0))
+    QTest.mouseRelease(view.viewport(), Qt.MouseButton.LeftButton, mods, start + QPoint(dx, 0))
+
+
+def _lock(studio, key: str) -> None:
+    headers = studio.timeline.headers
+    QTest.mouseClick(headers, Qt.MouseButton.LeftButton, pos=headers.switch_rect(key, "lock").center().toPoint())
+    assert studio.document.project.timeline.switches(key).lock
+
+
+def test_dragging_a_tail_ripples_v2_too_unless_v2_is_locked(qtbot, studio, reply_over_cut):
+    a1, a2, ben = reply_over_cut
+    project = studio.document.project
+    view = studio.timeline.view
+    rect = view.shot_rect(a1)
+    tail = QPoint(int(rect.right()) - 2, int(rect.center().y()))
+    _drag(view, tail, -12 * int(PPF))  # 12 frames shorter
+    assert _spans(project) == {a1: ("V1", 0, 36), a2: ("V1", 36, 84), ben: ("V2", 60, 84)}
+    studio.actions["undo"].trigger()
+    assert _spans(project) == {a1: ("V1", 0, 48), a2: ("V1", 48, 96), ben: ("V2", 72, 96)}
+
+    _lock(studio, "V2")
+    rect = view.shot_rect(a2)
+    head = QPoint(int(rect.left()) + 2, int(rect.center().y()))
+    _drag(view, head, 6 * int(PPF))  # cut 6 frames off the head of Ada's second line
+    assert _spans(project) == {a1: ("V1", 0, 48), a2: ("V1", 48, 90), ben: ("V2", 72, 96)}
+    assert project.shots[a2].audio_in == pytest.approx(0.25)
+
+
+def test_q_and_w_ripple_the_reply_on_v2(qtbot, studio, reply_over_cut):
+    a1, a2, ben = reply_over_cut
+    project = studio.document.project
+    view = studio.timeline.view
+    studio.editor.select([])
+    studio.editor.set_playhead(60)  # inside Ada's second line
+    view.setFocus()
+    QTest.keyClick(view, Qt.Key.Key_Q)  # its head off to the playhead: the reply moves 12 frames earlier
+    assert _spans(project) == {a1: ("V1", 0, 48), a2: ("V1", 48, 84), ben: ("V2", 60, 84)}
+    studio.editor.set_playhead(40)
+    QTest.keyClick(view, Qt.Key.Key_W)  # Ada's first line ends at 40: everything after moves up
+    assert _spans(project) == {a1: ("V1", 0, 40), a2: ("V1", 40, 76), ben: ("V2", 52, 76)}
+
+
+def test_alt_drag_roll_refuses_a_neighbour_on_a_locked_line(qtbot, studio, reply_over_cut):
+    a1, a2, ben = reply_over_cut
+    project = studio.document.project
+    view = studio.timeline.view
+    project.shots[a2].character_id = project.shots[ben].character_id  # Ben's line follows Ada's on V1
+    studio.document.changed.emit("timeline", None)
+    _lock(studio, dialogue_track(project.shots[ben].character_id))
+    before = _spans(project)
+    index = studio.document.undo_stack.index()
+    rect = view.shot_rect(a1)
+    tail = QPoint(int(rect.right()) - 2, int(rect.center().y()))
+    _drag(view, tail, 6 * int(PPF), Qt.KeyboardModifier.AltModifier)
+    assert _spans(project) == before and studio.document.undo_stack.index() == index
+    assert "Ben" in studio.statusBar().currentMessage() and "locked" in studio.statusBar().currentMessage()
+    # E (roll to the playhead) says the same and changes nothing
+    studio.editor.set_playhead(52)
+    view.setFocus()
+    QTest.keyClick(view, Qt.Key.Key_E)
+    assert _spans(project) == before and "locked" in studio.statusBar().currentMessage()
+
+
+def test_insert_overwrite_and_close_gap_on_locked_or_busy_tracks_say_why(qtbot, studio, reply_over_cut):
+    a1, a2, ben = reply_over_cut
+    project = studio.document.project
+    view = studio.timeline.view
+    _lock(studio, "V1")
+    before = _spans(project)
+    for key in (Qt.Key.Key_Comma, Qt.Key.Key_Period):  # insert / overwrite a copy of Ada's line at 10
+        studio.editor.select([a1])
+        studio.editor.set_playhead(10)
+        view.setFocus()
+        QTest.keyClick(view, key)
+        assert _spans(project) == before and "V1 is locked" in studio.statusBar().currentMessage()
+    studio.actions["undo"].trigger()  # unlock V1
+    assert not project.timeline.switches("V1").lock
+    # a gap on V1 under Ben's reply: closing it would pull his line off the words it answers
+    studio.editor.select([a1])
+    view.setFocus()
+    QTest.keyClick(view, Qt.Key.Key_Backspace)  # lift Ada's first line: V1 is empty over [0, 48)
+    studio.editor.select([a2])
+    studio.editor.set_playhead(20)
+    from soul_studio.project.cutting import move_to
+
+    studio.document.push(move_to(project, ben, "V2", 30))  # Ben now plays in that gap
+    QTest.keyClick(view, Qt.Key.Key_G, Qt.KeyboardModifier.ShiftModifier)
+    assert "V2 has a clip in the gap" in studio.statusBar().currentMessage()
+    _lock(studio, "V2")
+    QTest.keyClick(view, Qt.Key.Key_G, Qt.KeyboardModifier.ShiftModifier)
+    assert _spans(project) == {a2: ("V1", 0, 48), ben: ("V2", 30, 54)}
