@@ -64,3 +64,14 @@ def test_every_backend_and_the_take_hear_the_line_after_the_lead(line, tmp_path)
     streamed = StreamedAudio(line, 48_000, None, 0.2, 1.0, 1.5, lead=LEAD)
     flowing = np.concatenate([streamed.block(i, 4_800) for i in range(0, 72_000, 4_800)], axis=1)
     assert flowing.shape == held.samples.shape and np.abs(flowing - held.samples).max() < 1e-4
+
+
+def test_a_spooled_long_line_has_the_same_lead_as_the_held_one(line, tmp_path):
+    job = _job(line, tmp_path, lead_in=LEAD)
+    held = load_dialogue(job).samples[0]
+    spooled = load_dialogue(job, spool_over=0.1)
+    try:
+        assert spooled.size == held.size
+        assert np.array_equal(np.asarray(spooled[0:spooled.size]), held)
+    finally:
+        spooled.close()
