@@ -128,3 +128,20 @@ def test_insert_overwrite_and_close_gap_on_locked_or_busy_tracks_say_why(qtbot, 
     _lock(studio, "V2")
     QTest.keyClick(view, Qt.Key.Key_G, Qt.KeyboardModifier.ShiftModifier)
     assert _spans(project) == {a2: ("V1", 0, 48), ben: ("V2", 30, 54)}
+
+
+def test_reordering_cannot_move_a_clip_on_a_locked_line(qtbot, studio, reply_over_cut):
+    a1, a2, ben = reply_over_cut
+    project = studio.document.project
+    view = studio.timeline.view
+    project.shots[a2].character_id = project.shots[ben].character_id
+    studio.document.changed.emit("timeline", None)
+    _lock(studio, dialogue_track(project.shots[ben].character_id))
+    before = _spans(project)
+    rect_a, rect_b = view.shot_rect(a1), view.shot_rect(a2)
+    y = int(rect_a.center().y())
+    _drag(view, QPoint(int(rect_a.center().x()), y), int(rect_b.right()) - 5 - int(rect_a.center().x()))
+    assert _spans(project) == before and "locked" in studio.statusBar().currentMessage()
+    studio.actions["undo"].trigger()  # unlock: now the same drag reorders
+    _drag(view, QPoint(int(rect_a.center().x()), y), int(rect_b.right()) - 5 - int(rect_a.center().x()))
+    assert [sid for sid, (t, *_) in sorted(_spans(project).items(), key=lambda kv: kv[1][1]) if t == "V1"] == [a2, a1]
