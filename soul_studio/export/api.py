@@ -120,7 +120,7 @@ def _export_interchange(project: Project, cut: Cut, fmt: str, claim: OutputClaim
                         warnings: list[str]) -> list[Path]:
     out = claim.path
     media_folder = (options.media_folder or out.parent / f"{out.stem}_media").absolute()
-    unique = {seg.index: seg for seg in cut.shots()}
+    unique = {seg.index: seg for seg in cut.clips()}
     media_claim = None
     if options.media == "export":
         media_claim = claim_output(project, media_folder, "media", options.overwrite, is_folder=True)
@@ -195,7 +195,7 @@ def export_shot_clips(
     cut = plan_cut(project, options)
     result = ExportResult(clip_format, out, frames=cut.length, start_timecode=cut.start_timecode,
                           warnings=list(cut.warnings))
-    unique = {seg.index: seg for seg in cut.shots()}
+    unique = {seg.index: seg for seg in cut.clips()}
     meter = Meter(sum(seg.shot_length for seg in unique.values()), progress, cancel)
     staging = Staging(out)
     try:

@@ -2,17 +2,22 @@
 
 Every writer (movie, image sequence, per-shot clips, interchange) works from the same
 :class:`Cut`, so a cut lands on the same frame in the movie, the EDL and the XML.
+``segments`` is the picture (the upper video track wins where two overlap); ``layers``
+keeps every clip whole on its own video track, for the timelines other editors open.
+A selection plays the chosen shots in record order, the time no chosen shot covers
+taken out, the upper track winning among them.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from engine.timebase import frames_to_timecode, is_drop_frame, timecode_to_frames
 from soul_studio.export.options import ExportError, ExportOptions
-from soul_studio.project.model import Placement, Project, Shot, Take
+from soul_studio.project.model import VIDEO_TRACKS, Placement, Project, Shot, Take, picture_of
 
 
 @dataclass
@@ -31,6 +36,7 @@ class Segment:
     take_path: Path | None = None
     name: str = ""
     reel: str = ""
+    track: str = "V1"
 
     @property
     def record_end(self) -> int:
@@ -51,6 +57,7 @@ class Cut:
     warnings: list[str] = field(default_factory=list)
     selection: bool = False
     drop_frame: bool | None = None
+    layers: dict[str, list[Segment]] = field(default_factory=dict)  # video track → its clips, record order
 
     @property
     def drop(self) -> bool:
@@ -67,6 +74,28 @@ class Cut:
 
     def shots(self) -> list[Segment]:
         return [s for s in self.segments if s.kind == "shot"]
+
+    def clips(self) -> list[Segment]:
+        """One segment per shot in the export, whether the picture shows it or a clip above hides it."""
+        seen: dict[int, Segment] = {}
+        for seg in [*self.shots(), *(s for layer in self.layers.values() for s in layer)]:
+            seen.setdefault(seg.index, seg)
+        return list(seen.values())
+
+    def covered(self) -> list[Segment]:
+        """Stretches of clips the picture does not show (under a clip of the track above), in record
+        frames: their dialogue is still heard, selections included."""
+        shown: dict[int, list[tuple[int, int]]] = {}
+        for seg in self.shots():
+            shown.setdefault(seg.index, []).append((seg.record_start, seg.record_end))
+        out: list[Segment] = []
+        for seg in (s for layer in self.layers.values() for s in layer):
+            free = [(seg.record_start, seg.record_end)]
+            for a, b in shown.get(seg.index, []):
+                free = [piece for s, e in free for piece in ((s, min(e, a)), (max(s, b), e)) if piece[1] > piece[0]]
+            out += [replace(seg, record_start=s, length=e - s, offset=seg.offset + s - seg.record_start)
+                    for s, e in free]
+        return sorted(out, key=lambda s: s.record_start)
 
     def record_frame(self, timeline_frame: int) -> int | None:
         """Where a frame of the full timeline lands in this cut (None when left out)."""
@@ -162,7 +191,40 @@ def _shot_segment(project: Project, p: Placement, record_start: int, offset: int
     return Segment(
         "shot", record_start, length, shot=shot, index=p.index, offset=offset, placement_start=p.start,
         shot_length=p.length, take=take, take_path=path, name=shot_label(shot, p.index), reel=reel_name(shot, p.index),
+        track=p.track,
     )
+
+
+def _record_map(places: list[Placement]) -> list[tuple[int, int, int]]:
+    """(timeline from, timeline to, record from) of the stretches ``places`` cover, back to back."""
+    spans: list[list[int]] = []
+    for p in sorted(places, key=lambda p: p.start):
+        if spans and p.start <= spans[-1][1]:
+            spans[-1][1] = max(spans[-1][1], p.end)
+        else:
+            spans.append([p.start, p.end])
+    out, cursor = [], 0
+    for a, b in spans:
+        out.append((a, b, cursor))
+        cursor += b - a
+    return out
+
+
+def _to_record(stretches: list[tuple[int, int, int]], frame: int) -> int:
+    return next(r + frame - a for a, b, r in stretches if a <= frame < b)
+
+
+def _layers(project: Project, places: list[Placement], to_record: Callable[[int], int], lo: int, hi: int,
+            judge: object) -> dict[str, list[Segment]]:
+    """Each clip of ``places`` on its own track, cut to timeline frames [lo, hi)."""
+    layers: dict[str, list[Segment]] = {}
+    for p in sorted(places, key=lambda p: p.start):
+        s, e = max(p.start, lo), min(p.end, hi)
+        if e > s:
+            seg = _shot_segment(project, p, to_record(s), s - p.start, e - s, judge)
+            layers.setdefault(p.track, []).append(seg)
+    order = {t: n for n, t in enumerate(VIDEO_TRACKS)}
+    return dict(sorted(layers.items(), key=lambda kv: order.get(kv[0], 99)))
 
 
 def plan_cut(project: Project, options: ExportOptions) -> Cut:
@@ -171,22 +233,23 @@ def plan_cut(project: Project, options: ExportOptions) -> Cut:
     from soul_studio.render.takes import TakeJudge
 
     judge = TakeJudge(project, is_stale=options.stale_check)
-    placements = project.picture_placements()  # upper video track wins where two overlap
     base_tc = parse_timecode(options.start_timecode or project.settings.start_timecode, project.fps,
                              options.drop_frame)
     segments: list[Segment] = []
     if options.shots:
         chosen = _select(project, list(options.shots))
-        picked = [p for p in placements if p.shot.id in chosen]
-        if not picked:
+        mine = [p for p in project.placements() if p.shot.id in chosen]
+        if not mine:
             raise ExportError("the selection holds no shot on the timeline")
-        cursor = 0
-        for p in picked:
+        stretches = _record_map(mine)
+        for p in picture_of(mine):  # among the chosen shots the upper track wins; the rest do not hide them
             shown_from, shown_to = p.shown
-            segments.append(_shot_segment(project, p, cursor, shown_from - p.start, shown_to - shown_from, judge))
-            cursor += shown_to - shown_from
-        timeline_start, length = picked[0].shown[0], cursor
+            segments.append(_shot_segment(project, p, _to_record(stretches, shown_from), shown_from - p.start,
+                                          shown_to - shown_from, judge))
+        timeline_start, length = stretches[0][0], sum(b - a for a, b, _ in stretches)
+        layers = _layers(project, mine, lambda f: _to_record(stretches, f), 0, stretches[-1][1], judge)
     else:
+        placements = project.picture_placements()  # upper video track wins where two overlap
         total = max((p.end for p in placements), default=0)
         a, b = options.frame_range if options.frame_range is not None else (0, total)
         if options.frame_range is None and total == 0:
@@ -203,8 +266,9 @@ def plan_cut(project: Project, options: ExportOptions) -> Cut:
         if cursor < b:
             segments.append(Segment("gap", cursor - a, b - cursor))
         timeline_start, length = a, b - a
+        layers = _layers(project, project.placements(), lambda f, a=a: f - a, a, b, judge)
     cut = Cut(project.fps, project.width, project.height, segments, length, timeline_start, base_tc,
-              selection=bool(options.shots), drop_frame=options.drop_frame)
+              selection=bool(options.shots), drop_frame=options.drop_frame, layers=layers)
     cut.warnings.extend(_warnings(project, cut, options))
     return cut
 

@@ -9,6 +9,8 @@ Premiere and Resolve read it):
 - a sequence ``<format>`` (frame size, rate) and the audio format (48 kHz, 24-bit);
 - one clip item per picture and one per audio channel, each ``<link>``-ing to all of
   them, itself included, so the editor keeps picture and sound in sync when moving them;
+- one video ``<track>`` per video track (the first is V1), each track's dialogue on audio
+  tracks of its own, so a clip on V2 comes back on V2 with its line beside it;
 - clip ``in``/``out`` counted from the media's first frame, ``start``/``end`` in sequence
   frames, and a ``<file>`` written in full once and referred to by id afterwards;
 - markers on the sequence, ``in`` in sequence frames, which keeps the ones in gaps.
@@ -122,46 +124,51 @@ class _Writer:
         media = etree.SubElement(seq, "media")
         video = etree.SubElement(media, "video")
         self.video_format(video, self.t.width, self.t.height)
-        vtrack = etree.SubElement(video, "track")
+        layers = self.t.video_layers or [self.t.video]
+        sound_layers = self.t.audio_layers or [self.t.audio]
+        vtracks = [etree.SubElement(video, "track") for _ in layers]
         audio = etree.SubElement(media, "audio")
         _text(audio, "numOutputChannels", 2)
         self.audio_chars(etree.SubElement(audio, "format"))
-        sounds = [a for a in self.t.audio if a.kind == "clip" and a.media is not None]
-        channels = max([2] + [min(2, s.media.channels or 2) for s in sounds if s.media is not None])
-        atracks = [etree.SubElement(audio, "track") for _ in range(channels)]
-        by_start = {s.record_start: s for s in sounds}
-        vindex = 0
-        aindex = [0] * channels
-        for item in self.t.video:
-            if item.kind != "clip":
-                continue
-            vindex += 1
-            self._clips += 1
-            vid = f"clipitem-{self._clips}"
-            links = [(vid, "video", 1, vindex)]
-            vclip = self.clipitem(vtrack, item, item.media, vid)
-            aclips: list[etree._Element] = []
-            sound = by_start.get(item.record_start)
-            if sound is not None and sound.media is not None:
-                for ch in range(min(channels, max(1, sound.media.channels or 2))):
-                    aindex[ch] += 1
-                    self._clips += 1
-                    aid = f"clipitem-{self._clips}"
-                    aclip = self.clipitem(atracks[ch], sound, sound.media, aid)
-                    source = etree.SubElement(aclip, "sourcetrack")
-                    _text(source, "mediatype", "audio")
-                    _text(source, "trackindex", ch + 1)
-                    links.append((aid, "audio", ch + 1, aindex[ch]))
-                    aclips.append(aclip)
-            for clip in [vclip, *aclips]:
-                for ref, kind, track_index, clip_index in links:
-                    link = etree.SubElement(clip, "link")
-                    _text(link, "linkclipref", ref)
-                    _text(link, "mediatype", kind)
-                    _text(link, "trackindex", track_index)
-                    _text(link, "clipindex", clip_index)
-                    if kind == "audio":
-                        _text(link, "groupindex", 1)
+        sounds = [[a for a in layer if a.kind == "clip" and a.media is not None] for layer in sound_layers]
+        channels = max([2] + [min(2, s.media.channels or 2) for layer in sounds for s in layer if s.media is not None])
+        # each video track's dialogue on its own audio tracks (one per channel): V1 → A1-A2, V2 → A3-A4
+        atracks = [etree.SubElement(audio, "track") for _ in range(channels * len(layers))]
+        aindex = [0] * len(atracks)
+        for n, layer in enumerate(layers):
+            by_start = {s.record_start: s for s in (sounds[n] if n < len(sounds) else [])}
+            vindex = 0
+            for item in layer:
+                if item.kind != "clip":
+                    continue
+                vindex += 1
+                self._clips += 1
+                vid = f"clipitem-{self._clips}"
+                links = [(vid, "video", n + 1, vindex)]
+                vclip = self.clipitem(vtracks[n], item, item.media, vid)
+                aclips: list[etree._Element] = []
+                sound = by_start.get(item.record_start)
+                if sound is not None and sound.media is not None:
+                    for ch in range(min(channels, max(1, sound.media.channels or 2))):
+                        track = n * channels + ch
+                        aindex[track] += 1
+                        self._clips += 1
+                        aid = f"clipitem-{self._clips}"
+                        aclip = self.clipitem(atracks[track], sound, sound.media, aid)
+                        source = etree.SubElement(aclip, "sourcetrack")
+                        _text(source, "mediatype", "audio")
+                        _text(source, "trackindex", ch + 1)
+                        links.append((aid, "audio", track + 1, aindex[track]))
+                        aclips.append(aclip)
+                for clip in [vclip, *aclips]:
+                    for ref, kind, track_index, clip_index in links:
+                        link = etree.SubElement(clip, "link")
+                        _text(link, "linkclipref", ref)
+                        _text(link, "mediatype", kind)
+                        _text(link, "trackindex", track_index)
+                        _text(link, "clipindex", clip_index)
+                        if kind == "audio":
+                            _text(link, "groupindex", 1)
         for marker in self.t.markers:
             element = etree.SubElement(seq, "marker")
             _text(element, "name", marker.name)

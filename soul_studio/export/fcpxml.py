@@ -11,7 +11,8 @@ Apple's rules (FCPXML Reference, "Story Elements" and "Timing Attributes"):
   is from the parent's ``start``, inside the parent's visible range.
 
 Dialogue carries the ``dialogue`` audio role; markers in gaps live on ``gap`` elements,
-so none is lost.
+so none is lost. V1 is the primary storyline; a clip on V2 is connected above the spine
+element under its first frame (``lane`` 1), its dialogue below (``lane`` -2).
 """
 
 from __future__ import annotations
@@ -92,11 +93,51 @@ class _Writer:
             "tcFormat": "DF" if self.t.drop else "NDF", "audioLayout": "stereo", "audioRate": "48k",
         })
         spine = etree.SubElement(sequence, "spine")
-        audio = {a.record_start: a for a in self.t.audio if a.kind == "clip"}
-        for item in self.t.video:
-            element, local_start = self.spine_item(spine, item, audio.get(item.record_start))
+        layers = self.t.video_layers or [self.t.video]
+        sound_layers = self.t.audio_layers or [self.t.audio]
+        sounds = [{a.record_start: a for a in layer if a.kind == "clip"} for layer in sound_layers]
+        placed: list[tuple[Item, etree._Element, int]] = []
+        for item in layers[0]:  # V1 is the primary storyline
+            element, local_start = self.spine_item(spine, item, sounds[0].get(item.record_start) if sounds else None)
             self.markers(element, item, local_start)
+            placed.append((item, element, local_start))
+        for lane, layer in enumerate(layers[1:], start=1):  # V2 and up: clips connected above it
+            mine = sounds[lane] if lane < len(sounds) else {}
+            for item in layer:
+                if item.kind != "clip":
+                    continue
+                parent = next((p for p in placed if p[0].record_start <= item.record_start < p[0].record_end),
+                              placed[-1])
+                self.connected(parent, item, lane, mine.get(item.record_start))
         return self.root
+
+    def _clip_attrs(self, item: Item, sound: Item | None, offset: str) -> tuple[dict[str, str], int]:
+        """An asset-clip's attributes for ``item`` at ``offset``, and its local start frame."""
+        media = item.media
+        assert media is not None
+        local_start = 0 if media.still else item.source_start
+        attrs = {"ref": self.asset_id(media), "name": item.name, "offset": offset,
+                 "start": self.time(local_start), "duration": self.time(item.length)}
+        if media.still:
+            del attrs["start"]
+        separate_sound = sound is not None and sound.media is not None and sound.media.url != media.url
+        if media.has_audio and not separate_sound:
+            attrs["audioRole"] = DIALOGUE
+        elif media.has_audio:
+            attrs["srcEnable"] = "video"  # the dialogue recording below replaces the take's sound
+        attrs["tcFormat"] = "DF" if self.t.drop else "NDF"
+        return attrs, local_start
+
+    def _sound(self, parent: etree._Element, item: Item, sound: Item | None, at: int, lane: int) -> None:
+        """The dialogue recording of ``item`` as a connected audio clip below, ``at`` in the parent's time."""
+        if sound is None or sound.media is None or (item.media is not None and sound.media.url == item.media.url):
+            return
+        etree.SubElement(parent, "asset-clip", {
+            "ref": self.asset_id(sound.media), "lane": str(lane), "name": sound.name,
+            "offset": self.time(at + (sound.record_start - item.record_start)),
+            "start": self.time(sound.source_start), "duration": self.time(sound.length),
+            "audioRole": DIALOGUE, "srcEnable": "audio",
+        })
 
     def spine_item(self, spine: etree._Element, item: Item, sound: Item | None) -> tuple[etree._Element, int]:
         """The spine element for ``item`` and the frame its local clock starts at."""
@@ -107,28 +148,20 @@ class _Writer:
                                        duration=self.time(item.length))
             local_start = self.t.start + item.record_start
         else:
-            media = item.media
-            local_start = 0 if media.still else item.source_start
-            attrs = {"ref": self.asset_id(media), "name": item.name, "offset": offset,
-                     "start": self.time(local_start), "duration": self.time(item.length)}
-            if media.still:
-                del attrs["start"]
-            separate_sound = sound is not None and sound.media is not None and sound.media.url != media.url
-            if media.has_audio and not separate_sound:
-                attrs["audioRole"] = DIALOGUE
-            elif media.has_audio:
-                attrs["srcEnable"] = "video"  # the dialogue recording below replaces the take's sound
-            attrs["tcFormat"] = "DF" if self.t.drop else "NDF"
+            attrs, local_start = self._clip_attrs(item, sound, offset)
             element = etree.SubElement(spine, "asset-clip", attrs)
-        item_start = local_start
-        if sound is not None and sound.media is not None and (item.media is None or sound.media.url != item.media.url):
-            etree.SubElement(element, "asset-clip", {
-                "ref": self.asset_id(sound.media), "lane": "-1", "name": sound.name,
-                "offset": self.time(item_start + (sound.record_start - item.record_start)),
-                "start": self.time(sound.source_start), "duration": self.time(sound.length),
-                "audioRole": DIALOGUE, "srcEnable": "audio",
-            })
-        return element, item_start
+        self._sound(element, item, sound, local_start, -1)
+        return element, local_start
+
+    def connected(self, parent: tuple[Item, etree._Element, int], item: Item, lane: int, sound: Item | None) -> None:
+        """A clip of V(lane + 1) connected to the spine element under its first frame, with its line below."""
+        under, element, local = parent
+        at = local + (item.record_start - under.record_start)  # the parent's local clock
+        if item.media is not None:
+            attrs, _ = self._clip_attrs(item, sound, self.time(at))
+            attrs["lane"] = str(lane)
+            etree.SubElement(element, "asset-clip", attrs)
+        self._sound(element, item, sound, at, -1 - lane)
 
     def markers(self, element: etree._Element, item: Item, local: int) -> None:
         """Markers inside ``item``, on its local clock (a gap's runs with the sequence's)."""

@@ -194,7 +194,7 @@ def write_shot_clips(project: Project, cut: Cut, codec: str, folder: Path, optio
     """
     codec = CLIP_CODECS.get(codec, codec)
     written: dict[int, Path] = {}
-    for seg in cut.shots():
+    for seg in cut.clips():  # a clip hidden under V2 still gets its file (the timeline files keep it)
         if seg.index in written:
             continue
         meter.message = f"clip {seg.name}"

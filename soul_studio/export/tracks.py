@@ -1,12 +1,14 @@
 """The cut as every timeline writer reads it: shots and gaps with record frames, media, markers.
 
 Built from the OTIO timeline of :mod:`soul_studio.export.interchange`, so the FCP 7 XML,
-FCPXML and EDL writers place a cut on exactly the frame the .otio file does.
+FCPXML and EDL writers place a cut on exactly the frame the .otio file does. Writers
+that keep tracks (FCP 7 XML, FCPXML) read ``video_layers``/``audio_layers``; one-track
+formats (CMX 3600) read ``video``/``audio``, the picture with the upper track winning.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
 import opentimelineio as otio
@@ -70,6 +72,8 @@ class Tracks:
     video: list[Item]
     audio: list[Item]
     markers: list[TimelineMarker] = field(default_factory=list)
+    video_layers: list[list[Item]] = field(default_factory=list)  # V1, V2, … (each with its gaps)
+    audio_layers: list[list[Item]] = field(default_factory=list)  # the dialogue under each video track
 
     @property
     def rate(self) -> Fraction:
@@ -110,20 +114,47 @@ def _items(track: otio.schema.Track) -> list[Item]:
     return items
 
 
+def flatten(layers: list[list[Item]], length: int) -> list[Item]:
+    """One track of ``layers`` (lowest first) as it plays: the upper one wins, black where none plays."""
+    taken: list[tuple[int, int]] = []
+    pieces: list[Item] = []
+    for layer in reversed(layers):
+        for item in layer:
+            if item.kind != "clip":
+                continue
+            free = [(item.record_start, item.record_end)]
+            for a, b in taken:
+                free = [piece for s, e in free for piece in ((s, min(e, a)), (max(s, b), e)) if piece[1] > piece[0]]
+            pieces += [replace(item, record_start=s, length=e - s, source_start=item.source_start + s - item.record_start)
+                       for s, e in free]
+            taken.append((item.record_start, item.record_end))
+    out: list[Item] = []
+    cursor = 0
+    for piece in sorted(pieces, key=lambda i: i.record_start):
+        if piece.record_start > cursor:
+            out.append(Item("gap", cursor, piece.record_start - cursor))
+        out.append(piece)
+        cursor = piece.record_end
+    if cursor < length:
+        out.append(Item("gap", cursor, length - cursor))
+    return out
+
+
 def tracks_of(timeline: otio.schema.Timeline) -> Tracks:
     """The writers' view of ``timeline`` (built by ``build_timeline``)."""
     meta = timeline.metadata.get("soul_studio", {})
-    video = timeline.video_tracks()[0]
-    audio = timeline.audio_tracks()
     markers = [
         TimelineMarker(int(round(m.marked_range.start_time.value)), m.name,
                        str(m.metadata.get("soul_studio", {}).get("note", "")), m.color)
         for m in timeline.tracks.markers
     ]
     start = int(round(timeline.global_start_time.value)) if timeline.global_start_time is not None else 0
-    v = _items(video)
+    video = [_items(t) for t in timeline.video_tracks()]
+    audio = [_items(t) for t in timeline.audio_tracks()]
+    length = max((sum(i.length for i in v) for v in video), default=0)
     return Tracks(
         name=timeline.name, fps=float(meta.get("fps", 24.0)), drop=bool(meta.get("drop_frame", False)),
         start=start, width=int(meta.get("width", 1920)), height=int(meta.get("height", 1080)),
-        length=sum(i.length for i in v), video=v, audio=_items(audio[0]) if audio else [], markers=markers,
+        length=length, video=flatten(video, length), audio=[i for i in flatten(audio, length) if i.kind == "clip"],
+        markers=markers, video_layers=video, audio_layers=audio,
     )

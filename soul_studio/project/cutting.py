@@ -114,6 +114,17 @@ def refuse_locked(project: Project, shot_ids: list[str], what: str = "that edit"
             raise CutError(f"track {track_name(project, key)} is locked; unlock it for {what}")
 
 
+def locked_moved(project: Project, order: list[str]) -> str | None:
+    """The locked track of a clip that reordering the entries to ``order`` (shot ids) would move, or None."""
+    by_id = {e.shot_id: e for e in project.timeline.entries}
+    trial = copy.copy(project)
+    trial.timeline = copy.copy(project.timeline)
+    trial.timeline.entries = [by_id[sid] for sid in order]
+    before, after = positions(project), positions(trial)
+    return next((key for sid in before if before[sid] != after.get(sid)
+                 for key in [clip_lock(project, sid)] if key is not None), None)
+
+
 def track_name(project: Project, key: str) -> str:
     """V1/V2/M1 as they are, a dialogue track by its character's name."""
     if key.startswith("A:"):

@@ -65,7 +65,9 @@ class Take:
     """One rendered version of a shot. Takes are never deleted when a shot changes.
 
     ``offset`` is the frame of ``file`` where this shot begins: the halves of a split
-    shot share the take they were cut from, each from its own frame.
+    shot share the take they were cut from, each from its own frame. A negative offset
+    says the file starts that many frames into the shot (a take made before the shot's
+    head handle was rendered with it): the picture holds the file's first frame until then.
     """
 
     file: str
@@ -82,6 +84,10 @@ class Take:
     @property
     def is_done(self) -> bool:
         return self.status == "done"
+
+    def file_frame(self, shot_frame: int) -> int:
+        """The frame of ``file`` shown at frame ``shot_frame`` of the shot (its first before it starts)."""
+        return max(0, shot_frame + self.offset)
 
 
 @dataclass
@@ -138,15 +144,26 @@ class Shot:
         return None if end is None else max(0.0, end - self.partner_audio_in)
 
     @property
-    def duration(self) -> float:
-        """Seconds on the timeline: the dialogue range (the longer one in a two-shot), or the hold when silent."""
+    def line_seconds(self) -> float | None:
+        """Seconds of the dialogue range (the longer one in a two-shot); None for a silent shot."""
         own = None
         if self.audio:
             end = self.audio_out if self.audio_out is not None else self.audio_length
             if end is not None:
                 own = max(0.0, end - self.audio_in)
         ranges = [d for d in (own, self.partner_duration) if d is not None]
-        return max(ranges) + self.handle_head + self.handle_tail if ranges else self.hold_seconds
+        return max(ranges) if ranges else None
+
+    @property
+    def duration(self) -> float:
+        """Seconds on the timeline: the dialogue range with its handles, or the hold when silent."""
+        line = self.line_seconds
+        return line + self.handle_head + self.handle_tail if line is not None else self.hold_seconds
+
+    @property
+    def lead_in(self) -> float:
+        """Seconds of silence a take renders before the line: the head handle, when there is a line."""
+        return self.handle_head if self.handle_head > 0 and self.line_seconds is not None else 0.0
 
     def take(self, take_id: str | None) -> Take | None:
         return next((t for t in self.takes if t.id == take_id), None) if take_id else None
@@ -155,7 +172,7 @@ class Shot:
         return frame_count(self.duration, fps)
 
     def head_frames(self, fps: float) -> int:
-        """Frames of the silent head handle (the picture holds the take's first frame there)."""
+        """Frames of the silent head handle (rendered with the take: the face waits, blinks, breathes)."""
         return int(round(self.handle_head * fps)) if self.handle_head > 0 else 0
 
     def latest_take(self, quality: str | None = None, done_only: bool = True) -> Take | None:
@@ -271,6 +288,25 @@ class ShownPlacement(Placement):
     @property
     def shown(self) -> tuple[int, int]:  # type: ignore[override]
         return self.shown_from, self.shown_to
+
+
+def picture_of(places: list[Placement]) -> list[Placement]:
+    """What ``places`` show as one picture, the upper video track winning (see :meth:`Project.picture_placements`)."""
+    if all(p.track == places[0].track for p in places) if places else True:
+        return places
+    order = {t: n for n, t in enumerate(VIDEO_TRACKS)}
+    upper_first = sorted(places, key=lambda p: -order.get(p.track, 0))
+    taken: list[tuple[int, int]] = []
+    pieces: list[Placement] = []
+    for p in upper_first:
+        free = [(p.start, p.end)]
+        for a, b in taken:
+            free = [piece for s, e in free for piece in ((s, min(e, a)), (max(s, b), e)) if piece[1] > piece[0]]
+        for s, e in free:
+            pieces.append(ShownPlacement(p.shot, p.index, p.start, p.end, p.track, s, e))
+        taken.append((p.start, p.end))
+    pieces.sort(key=lambda p: p.shown[0])
+    return pieces
 
 
 @dataclass
@@ -440,22 +476,7 @@ class Project:
         A lower clip partly covered keeps its own ``start`` (so offsets into it stay right)
         and is listed once per visible stretch with ``shown`` set to that stretch.
         """
-        places = self.placements()
-        if all(p.track == places[0].track for p in places) if places else True:
-            return places
-        order = {t: n for n, t in enumerate(VIDEO_TRACKS)}
-        upper_first = sorted(places, key=lambda p: -order.get(p.track, 0))
-        taken: list[tuple[int, int]] = []
-        pieces: list[Placement] = []
-        for p in upper_first:
-            free = [(p.start, p.end)]
-            for a, b in taken:
-                free = [piece for s, e in free for piece in ((s, min(e, a)), (max(s, b), e)) if piece[1] > piece[0]]
-            for s, e in free:
-                pieces.append(ShownPlacement(p.shot, p.index, p.start, p.end, p.track, s, e))
-            taken.append((p.start, p.end))
-        pieces.sort(key=lambda p: p.shown[0])
-        return pieces
+        return picture_of(self.placements())
 
     def duration_frames(self) -> int:
         places = self.placements()

@@ -28,12 +28,16 @@ def ripple_trim(project: Project, shot_id: str, head_frames: int = 0, tail_frame
     length = length_after(project, shot_id, changes)
     delta = length - me.length
     where = positions(project)
-    music = sync_shift(project, where, me.start if head_frames else me.end, delta, skip={shot_id}) if delta else {}
+    at = me.start if head_frames else me.end
+    music = sync_shift(project, where, at, delta, skip={shot_id}) if delta else {}
     try:
         entries = entries_for(project, where, {shot_id: length})
     except CutError as exc:
-        raise CutError("a clip on a locked track or spanning the edit is in the way of that ripple; "
-                       "lock the track it is on, or trim less") from exc
+        across = next((p.track for p in project.placements() if p.track != me.track and p.start < at < p.end), None)
+        if across is not None:
+            raise CutError(f"{across} has a clip across the edit point; lock {across} to ripple {me.track} alone, "
+                           "or trim less") from exc
+        raise CutError("a clip on a locked track is in the way of that ripple; trim less or unlock it") from exc
     return Recut(entries, changes={shot_id: changes}, text="Ripple Trim", music=music)
 
 

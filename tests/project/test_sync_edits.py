@@ -115,7 +115,21 @@ def test_a_locked_clip_on_the_same_track_stays_and_blocks_an_extension():
     lock(project, dialogue_track("ben"))
     got = push_and_undo(project, ripple_trim(project, "a", tail_frames=12))
     assert got["b"] == ("V1", 48, 96) and got["a"] == ("V1", 0, 36)  # a gap opens before the locked clip
-    assert "in the way" in refused(project, lambda: ripple_trim(project, "a", tail_frames=-6))
+    assert "locked track is in the way" in refused(project, lambda: ripple_trim(project, "a", tail_frames=-6))
+
+
+def test_shortening_a_reply_over_a_longer_line_asks_to_lock_the_line():
+    project = scene()
+    # V1: a [0, 96) across r's end, c [96, 120); V2: r [24, 48) over a, then b [48, 96)
+    project.shots["c"] = _shot("c", project.characters[0], 1.0)
+    project.timeline.entries = [TimelineEntry("a"), TimelineEntry("c"), TimelineEntry("r", 24, "V2"),
+                                TimelineEntry("b", 0, "V2")]
+    project.shots["a"].audio_length = 4.0
+    assert "V1 has a clip across the edit point; lock V1" in refused(
+        project, lambda: ripple_trim(project, "r", tail_frames=12))
+    lock(project, "V1")
+    assert push_and_undo(project, ripple_trim(project, "r", tail_frames=12)) == {
+        "a": ("V1", 0, 96), "c": ("V1", 96, 120), "r": ("V2", 24, 36), "b": ("V2", 36, 84), "m": ("M1", 48, 72)}
 
 
 def test_insert_moves_every_unlocked_track_and_refuses_a_locked_line():

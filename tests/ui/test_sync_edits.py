@@ -98,3 +98,50 @@ def test_alt_drag_roll_refuses_a_neighbour_on_a_locked_line(qtbot, studio, reply
     view.setFocus()
     QTest.keyClick(view, Qt.Key.Key_E)
     assert _spans(project) == before and "locked" in studio.statusBar().currentMessage()
+
+
+def test_insert_overwrite_and_close_gap_on_locked_or_busy_tracks_say_why(qtbot, studio, reply_over_cut):
+    a1, a2, ben = reply_over_cut
+    project = studio.document.project
+    view = studio.timeline.view
+    _lock(studio, "V1")
+    before = _spans(project)
+    for key in (Qt.Key.Key_Comma, Qt.Key.Key_Period):  # insert / overwrite a copy of Ada's line at 10
+        studio.editor.select([a1])
+        studio.editor.set_playhead(10)
+        view.setFocus()
+        QTest.keyClick(view, key)
+        assert _spans(project) == before and "V1 is locked" in studio.statusBar().currentMessage()
+    studio.actions["undo"].trigger()  # unlock V1
+    assert not project.timeline.switches("V1").lock
+    # a gap on V1 under Ben's reply: closing it would pull his line off the words it answers
+    studio.editor.select([a1])
+    view.setFocus()
+    QTest.keyClick(view, Qt.Key.Key_Backspace)  # lift Ada's first line: V1 is empty over [0, 48)
+    studio.editor.select([a2])
+    studio.editor.set_playhead(20)
+    from soul_studio.project.cutting import move_to
+
+    studio.document.push(move_to(project, ben, "V2", 30))  # Ben now plays in that gap
+    QTest.keyClick(view, Qt.Key.Key_G, Qt.KeyboardModifier.ShiftModifier)
+    assert "V2 has a clip in the gap" in studio.statusBar().currentMessage()
+    _lock(studio, "V2")
+    QTest.keyClick(view, Qt.Key.Key_G, Qt.KeyboardModifier.ShiftModifier)
+    assert _spans(project) == {a2: ("V1", 0, 48), ben: ("V2", 30, 54)}
+
+
+def test_reordering_cannot_move_a_clip_on_a_locked_line(qtbot, studio, reply_over_cut):
+    a1, a2, ben = reply_over_cut
+    project = studio.document.project
+    view = studio.timeline.view
+    project.shots[a2].character_id = project.shots[ben].character_id
+    studio.document.changed.emit("timeline", None)
+    _lock(studio, dialogue_track(project.shots[ben].character_id))
+    before = _spans(project)
+    rect_a, rect_b = view.shot_rect(a1), view.shot_rect(a2)
+    y = int(rect_a.center().y())
+    _drag(view, QPoint(int(rect_a.center().x()), y), int(rect_b.right()) - 5 - int(rect_a.center().x()))
+    assert _spans(project) == before and "locked" in studio.statusBar().currentMessage()
+    studio.actions["undo"].trigger()  # unlock: now the same drag reorders
+    _drag(view, QPoint(int(rect_a.center().x()), y), int(rect_b.right()) - 5 - int(rect_a.center().x()))
+    assert [sid for sid, (t, *_) in sorted(_spans(project).items(), key=lambda kv: kv[1][1]) if t == "V1"] == [a2, a1]

@@ -26,7 +26,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QFrame, QGraphicsLineItem, QGraphicsScene, QGraphicsView, QWidget
 
 from engine.media import MediaError
-from soul_studio.project.cutting import CutError, move_to, roll_edit
+from soul_studio.project.cutting import CutError, locked_moved, move_to, roll_edit, track_name
 from soul_studio.project.edits import AddMusicClip, Edit, MoveShot, trim_shot
 from soul_studio.project.edits_extra import CompoundEdit
 from soul_studio.project.model import MusicClip, Project, Shot, audible_tracks, dialogue_track
@@ -455,6 +455,10 @@ class TimelineView(QGraphicsView):
         new_track = iter(others[:index] + [s for s in on_track if s in set(moving)] + others[index:])
         track_set = set(on_track)
         target = [next(new_track) if sid in track_set else sid for sid in order]
+        held = locked_moved(self.project, target)
+        if held is not None:  # a locked clip would move: locked tracks never change
+            self.message.emit(f"Track {track_name(self.project, held)} is locked; its clips stay where they are")
+            return
         edits = build_order_moves(order, target)
         if not edits:
             return
