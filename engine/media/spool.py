@@ -143,7 +143,9 @@ def spool_audio(path: str | os.PathLike[str] | None, sample_rate: int, start: fl
     wanted = int(round(duration * spool.sample_rate))
     try:
         silent = min(wanted, int(round(max(0.0, lead) * spool.sample_rate)))
-        spool.append(np.zeros(silent, np.float32))
+        quiet = np.zeros(min(silent, 10 * spool.sample_rate), np.float32)
+        while spool.size < silent:  # a long pause is written ten seconds at a time
+            spool.append(quiet[: silent - spool.size])
         if path and spool.size < wanted:
             blocks = iter_audio_blocks(path, spool.sample_rate, 1, start, end, block_seconds=10.0,
                                        warnings=spool.warnings)
