@@ -44,7 +44,7 @@ from soul_studio.ui.inspector import Inspector
 from soul_studio.ui.markers import MarkerList
 from soul_studio.ui.media_bin import MediaBin
 from soul_studio.ui.media_cache import MediaCache
-from soul_studio.ui.project_files import keep_declined_autosave, rescue_unsaved
+from soul_studio.ui.project_files import autosave_elsewhere, keep_declined_autosave, rescue_unsaved
 from soul_studio.ui.render_controller import ManagerFactory, RenderController, default_manager_factory
 from soul_studio.ui.render_queue import RenderQueuePanel
 from soul_studio.ui.settings import StudioSettings
@@ -127,6 +127,7 @@ class MainWindow(QMainWindow):
         self._build_status()
         self._connect()
 
+        self._rescued: Path | None = None  # this session's recovery copy, when autosave could not be written
         self._autosave = QTimer(self)
         self._autosave.setInterval(settings.autosave_seconds * 1000)
         self._autosave.timeout.connect(self.autosave)
@@ -612,9 +613,11 @@ class MainWindow(QMainWindow):
             return None
         try:
             return write_autosave(self.document.project)
-        except ProjectFileError as exc:
-            self.statusBar().showMessage(str(exc), 8000)
-            return None
+        except ProjectFileError as exc:  # a folder that cannot be written: the copy goes to the data folder
+            self._rescued, message = autosave_elsewhere(self.document.project, exc, self.settings.recovery_folder,
+                                                        self._rescued)
+            self.statusBar().showMessage(message, 8000)
+            return self._rescued
 
     def _fill_recent(self) -> None:
         menu = self.recent_menu

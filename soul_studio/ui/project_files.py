@@ -30,3 +30,19 @@ def rescue_unsaved(project: Project, failure: ProjectFileError, recovery_folder:
         return f"{failure}\n\nNo recovery copy could be written either: {exc.reason}. Use Save As."
     return (f"{failure}\n\nYour changes are still open and unsaved. A copy was written to {where}; "
             "use Save As to keep the project somewhere you can write.")
+
+
+def autosave_elsewhere(project: Project, failure: ProjectFileError, recovery_folder: Path,
+                       previous: Path | None = None) -> tuple[Path | None, str]:
+    """After a failed autosave: a recovery copy instead (replacing this session's last one); the status line.
+
+    A project in a folder that cannot be written still gets its minute-by-minute safety
+    copy, in the user's data folder, and only one of them.
+    """
+    try:
+        where = write_recovery(project, recovery_folder)
+    except ProjectFileError as exc:
+        return previous, f"{failure}; no recovery copy could be written either ({exc.reason})"
+    if previous is not None and previous != where:
+        previous.unlink(missing_ok=True)
+    return where, f"Autosave could not be written beside the project; unsaved work copied to {where}"

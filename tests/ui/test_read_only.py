@@ -48,3 +48,20 @@ def test_save_into_a_read_only_project_folder_keeps_the_work(qtbot, studio, port
     assert not studio.document.is_dirty and not studio.isWindowModified()
     saved = load_project(project_path)
     assert saved.resolve(saved.shots[shot_id].audio) == line_audio.resolve()
+
+
+def test_autosave_in_a_read_only_folder_keeps_one_copy_in_the_data_folder(qtbot, studio, portrait, line_audio,
+                                                                          project_path, tmp_path, read_only):
+    shot_id = _drop_shot(studio, portrait, line_audio)
+    read_only(project_path.parent)
+    first = studio.autosave()  # what the one-minute timer runs
+    assert first is not None and first.parent == tmp_path / "user-data" / "recovered"
+    assert "copied to" in studio.statusBar().currentMessage()
+    studio.document.project.shots[shot_id].text = "Changed again."
+    second = studio.autosave()
+    assert second is not None and second.exists()
+    assert sorted((tmp_path / "user-data" / "recovered").iterdir()) == [second]  # one copy, the newest
+    rescued = load_project(second)
+    assert rescued.resolve(rescued.shots[shot_id].audio) == line_audio.resolve()
+    assert rescued.shots[shot_id].text == "Changed again."
+    read_only.restore(project_path.parent)
