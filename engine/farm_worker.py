@@ -27,13 +27,16 @@ from engine.backends.base import (
     Progress,
     RenderContext,
 )
+from engine.backends.placement import gpu_driver_present
 from engine.jobs import JobSpec, JobSpecError
 from engine.media import MediaError
 from engine.takes import write_take
 
 
 def cuda_device_count() -> int:
-    """Visible CUDA devices, without importing torch when it is not installed."""
+    """Visible CUDA devices, without importing torch when it is not installed or there is no driver."""
+    if not gpu_driver_present():
+        return 0
     try:
         import torch
     except ImportError:

@@ -41,7 +41,9 @@ class JobSpec:
     """One render: a shot's inputs snapshotted with absolute paths.
 
     ``audio_in``/``audio_out`` select the dialogue range in seconds; ``duration`` is the
-    length of the rendered shot (normally ``audio_out - audio_in``).
+    length of the rendered shot (normally ``audio_out - audio_in``). ``options["lead_in"]``
+    puts that many seconds of silence before the dialogue (a pause before the line that is
+    rendered like the rest: the face blinks and breathes while it waits).
     """
 
     shot_id: str
@@ -95,7 +97,17 @@ class JobSpec:
         if self.audio_out is not None and self.audio_out <= self.audio_in:
             raise JobSpecError(f"audio_out ({self.audio_out}) must be after audio_in ({self.audio_in})")
         _validate_speakers(self.options.get("speakers"))
+        lead = self.options.get("lead_in", 0.0)
+        if (isinstance(lead, bool) or not isinstance(lead, int | float) or not math.isfinite(lead) or lead < 0
+                or lead >= self.duration):
+            raise JobSpecError(f"options.lead_in must be seconds from 0 up to the shot's duration "
+                               f"({self.duration:g}), got {lead!r}")
         return self
+
+    @property
+    def lead_in(self) -> float:
+        """Seconds of silence before the dialogue starts (0 without a head handle)."""
+        return float(self.options.get("lead_in") or 0.0)
 
     @property
     def frame_count(self) -> int:

@@ -90,23 +90,24 @@ def load_job_audio(job: JobSpec) -> AudioClip | StreamedAudio:
     """
     speakers = [s for s in job.options.get("speakers") or [] if s.get("audio_path")]
     if speakers:
-        return _mix_speakers(speakers, job.duration)
+        return _mix_speakers(speakers, job.duration, job.lead_in)
     if not job.audio_path:
         return AudioClip.silence(job.duration, DELIVERY_RATE, 1)
     if job.duration > STREAM_AUDIO_AFTER_S:
-        return StreamedAudio(job.audio_path, DELIVERY_RATE, None, job.audio_in, job.audio_out, job.duration)
+        return StreamedAudio(job.audio_path, DELIVERY_RATE, None, job.audio_in, job.audio_out, job.duration,
+                             lead=job.lead_in)
     clip = load_audio(job.audio_path, DELIVERY_RATE, None, job.audio_in, job.audio_out)
-    fitted = clip.as_channels(min(2, clip.channels)).fit_duration(job.duration)
+    fitted = clip.as_channels(min(2, clip.channels)).with_lead(job.lead_in).fit_duration(job.duration)
     fitted.warnings = clip.warnings
     return fitted
 
 
-def _mix_speakers(speakers: list[dict[str, Any]], duration: float) -> AudioClip:
-    """Each speaker's range from the shot's start, summed and kept within [-1, 1]."""
+def _mix_speakers(speakers: list[dict[str, Any]], duration: float, lead: float = 0.0) -> AudioClip:
+    """Each speaker's range from the end of the shot's lead-in, summed and kept within [-1, 1]."""
     import numpy as np
 
     clips = [load_audio(s["audio_path"], DELIVERY_RATE, 1, float(s.get("audio_in") or 0.0), s.get("audio_out"))
-             .fit_duration(duration) for s in speakers]
+             .with_lead(lead).fit_duration(duration) for s in speakers]
     mixed = np.clip(sum(c.samples for c in clips), -1.0, 1.0)
     return AudioClip(mixed, DELIVERY_RATE)
 

@@ -80,6 +80,14 @@ class AudioClip:
             out = np.pad(out, ((0, 0), (0, count - out.shape[1])))
         return np.ascontiguousarray(out)
 
+    def with_lead(self, seconds: float) -> AudioClip:
+        """The clip after ``seconds`` of silence (a shot's pause before its line)."""
+        n = int(round(max(0.0, seconds) * self.sample_rate))
+        if n == 0:
+            return self
+        pad = np.zeros((self.channels, n), dtype=np.float32)
+        return AudioClip(np.concatenate([pad, self.samples], axis=1), self.sample_rate, list(self.warnings))
+
     def fit_duration(self, duration: float) -> AudioClip:
         """Pad with silence or trim so the clip lasts exactly ``duration`` seconds."""
         n = int(round(duration * self.sample_rate))
@@ -371,7 +379,7 @@ class StreamedAudio(SequentialAudio):
     """
 
     def __init__(self, path: str | os.PathLike[str], sample_rate: int, channels: int | None, start: float,
-                 end: float | None, duration: float) -> None:
+                 end: float | None, duration: float, lead: float = 0.0) -> None:
         self.path = Path(path)
         self.sample_rate = int(sample_rate)
         self.start, self.end = start, end
@@ -382,7 +390,8 @@ class StreamedAudio(SequentialAudio):
         self.num_samples = int(round(duration * self.sample_rate))
         self.warnings: list[str] = []
         self._blocks: Iterator[AudioClip] | None = None
-        self._buffer = np.zeros((self.channels, 0), np.float32)
+        # ``lead`` seconds of silence come first: the shot's pause before the line.
+        self._buffer = np.zeros((self.channels, int(round(max(0.0, lead) * self.sample_rate))), np.float32)
         self._position = 0
         self._sumsq = 0.0
         self._counted = 0

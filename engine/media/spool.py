@@ -131,17 +131,22 @@ def sample_source(samples: object) -> np.ndarray | SpooledAudio:
 
 def spool_audio(path: str | os.PathLike[str] | None, sample_rate: int, start: float, end: float | None,
                 duration: float, directory: str | os.PathLike[str] | None = None,
-                check: Callable[[], None] | None = None) -> SpooledAudio:
+                check: Callable[[], None] | None = None, lead: float = 0.0) -> SpooledAudio:
     """Decode ``path`` from ``start`` (to ``end``) as mono into a spool exactly ``duration`` long.
 
     Only the samples the clip keeps are decoded (silence pads a short file; no ``path``
-    gives silence); ``check`` runs between blocks so a cancel stops a long decode.
+    gives silence); ``lead`` seconds of silence come first (a pause before the line);
+    ``check`` runs between blocks so a cancel stops a long decode.
     """
     folder = directory if directory is not None and Path(directory).is_dir() else None
     spool = SpooledAudio(sample_rate, folder)
     wanted = int(round(duration * spool.sample_rate))
     try:
-        if path:
+        silent = min(wanted, int(round(max(0.0, lead) * spool.sample_rate)))
+        quiet = np.zeros(min(silent, 10 * spool.sample_rate), np.float32)
+        while spool.size < silent:  # a long pause is written ten seconds at a time
+            spool.append(quiet[: silent - spool.size])
+        if path and spool.size < wanted:
             blocks = iter_audio_blocks(path, spool.sample_rate, 1, start, end, block_seconds=10.0,
                                        warnings=spool.warnings)
             try:
@@ -153,7 +158,7 @@ def spool_audio(path: str | os.PathLike[str] | None, sample_rate: int, start: fl
                         break
             finally:
                 blocks.close()
-            if not spool.size and wanted:
+            if spool.size == silent and wanted > silent:
                 raise MediaError(Path(path), "audio stream holds no samples", "record or export the line again")
         spool.set_length(wanted)
     except BaseException:

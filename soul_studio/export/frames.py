@@ -176,10 +176,10 @@ class SegmentPictures:
         produced = 0
         last: Picture | None = None
         if seg.take_path is not None:
-            # a split half starts inside its take; a silent head handle holds the take's first frame
-            into = seg.offset - (seg.shot.head_frames(self.cut.fps) if seg.shot is not None else 0)
+            # a split half starts inside its take; a take that starts inside its shot holds its first frame
+            into = seg.offset + (seg.take.offset if seg.take is not None else 0)
             lead = min(seg.length, max(0, -into))
-            start = max(0, into) + (seg.take.offset if seg.take is not None else 0)
+            start = max(0, into)
             for frame in decode_take(seg.take_path, start, seg.length - lead, self.decode_threads):
                 last = fit_frame(frame, self.width, self.height, self.rgb)
                 for _ in range(lead + 1):

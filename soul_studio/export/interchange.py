@@ -47,6 +47,12 @@ class MediaLink:
     width: int | None = None
     height: int | None = None
     still: bool = False
+    lead: int = 0  # frames of the shot before the media starts (a head handle's silence)
+
+    def shown_from(self, seg: Segment) -> tuple[int, int]:
+        """(frames of the segment before the media starts, media frame at the end of them)."""
+        before = min(seg.length, max(0, self.lead - seg.offset))
+        return before, self.start + self.clip_in + max(0, seg.offset - self.lead)
 
 
 def _rt(frames: float, rate: float) -> otio.opentime.RationalTime:
@@ -107,9 +113,10 @@ def take_link(seg: Segment) -> MediaLink | None:
             start = timecode_to_frames(info.timecode, float(info.fps) if info.fps else 24.0)
         except ValueError:
             start = 0
-    return MediaLink(seg.take_path, start, info.frame_count or None, seg.take.offset if seg.take is not None else 0,
+    offset = seg.take.offset if seg.take is not None else 0  # negative: the take starts inside its shot
+    return MediaLink(seg.take_path, start, info.frame_count or None, max(0, offset),
                      has_audio=info.audio_codec is not None, channels=info.audio_channels or 0, width=info.width,
-                     height=info.height)
+                     height=info.height, lead=max(0, -offset))
 
 
 def build_timeline(project: Project, cut: Cut, video: dict[int, MediaLink], audio: dict[int, MediaLink],
@@ -121,7 +128,7 @@ def build_timeline(project: Project, cut: Cut, video: dict[int, MediaLink], audi
     layers = {"V1": [], **cut.layers} if cut.layers else {"V1": cut.shots()}
     vtracks: list[otio.schema.Track] = []
     atracks: list[otio.schema.Track] = []
-    placed: list[tuple[Segment, otio.schema.Clip]] = []  # lower tracks first, for the markers
+    placed: list[tuple[int, int, otio.schema.Clip]] = []  # (record start, end, clip), lower tracks first
     for n, (key, segments) in enumerate(layers.items()):
         vtrack = otio.schema.Track(name=key, kind=otio.schema.TrackKind.Video)
         atrack = otio.schema.Track(name=f"A{n + 1}", kind=otio.schema.TrackKind.Audio)
@@ -131,15 +138,15 @@ def build_timeline(project: Project, cut: Cut, video: dict[int, MediaLink], audi
                 for track in (vtrack, atrack):
                     track.append(otio.schema.Gap(source_range=_range(0, seg.record_start - cursor, rate)))
             picture = video.get(seg.index)
-            clip = _clip(seg, picture, rate, base, relative, seg.reel)
-            vtrack.append(clip)
-            placed.append((seg, clip))
+            clip, before = _place(vtrack, seg, picture, rate, base, relative, seg.reel)
+            if clip is not None:
+                placed.append((seg.record_start + before, seg.record_end, clip))
             link = audio.get(seg.index)
             if link is None:
                 atrack.append(otio.schema.Gap(source_range=_range(0, seg.length, rate)))
             else:
                 same = picture is not None and picture.path == link.path
-                atrack.append(_clip(seg, link, rate, base, relative, seg.reel if same else file_reel(link.path)))
+                _place(atrack, seg, link, rate, base, relative, seg.reel if same else file_reel(link.path))
             cursor = seg.record_end
         if n == 0 and cursor < cut.length:  # the bottom track runs the whole cut, black where nothing plays
             for track in (vtrack, atrack):
@@ -160,6 +167,20 @@ def file_reel(path: Path) -> str:
     return (re.sub(r"[^A-Za-z0-9]", "", path.stem.upper()) or "AX")[:8]
 
 
+def _place(track: otio.schema.Track, seg: Segment, link: MediaLink | None, rate: float, base: Path, relative: bool,
+           reel: str) -> tuple[otio.schema.Clip | None, int]:
+    """The segment's clip on ``track``, after a gap where its media has not started yet (a head
+    handle); returns the clip (None when the gap is all of it) and the frames of that gap."""
+    before = link.shown_from(seg)[0] if link is not None else 0
+    if before:
+        track.append(otio.schema.Gap(source_range=_range(0, before, rate)))
+    if before >= seg.length:
+        return None, before
+    clip = _clip(seg, link, rate, base, relative, reel)
+    track.append(clip)
+    return clip, before
+
+
 def _clip(seg: Segment, link: MediaLink | None, rate: float, base: Path, relative: bool, reel: str) -> otio.schema.Clip:
     shot = seg.shot
     assert shot is not None
@@ -178,12 +199,13 @@ def _clip(seg: Segment, link: MediaLink | None, rate: float, base: Path, relativ
         "has_video": link.has_video, "has_audio": link.has_audio, "channels": link.channels,
         "width": link.width, "height": link.height, "still": link.still, "name": link.path.name,
     }
-    source = _range(link.start + link.clip_in + seg.offset, seg.length, rate)
+    before, first = link.shown_from(seg)
+    source = _range(first, seg.length - before, rate)
     return otio.schema.Clip(name=seg.name, media_reference=ref, source_range=source, metadata=meta)
 
 
 def _add_markers(project: Project, cut: Cut, timeline: otio.schema.Timeline,
-                 placed: list[tuple[Segment, otio.schema.Clip]], rate: float) -> None:
+                 placed: list[tuple[int, int, otio.schema.Clip]], rate: float) -> None:
     """Markers on the sequence, and on the topmost clip under them (EDL and XML read them there)."""
     for marker in project.timeline.markers:
         frame = cut.record_frame(marker.frame)
@@ -194,10 +216,10 @@ def _add_markers(project: Project, cut: Cut, timeline: otio.schema.Timeline,
         timeline.tracks.markers.append(
             otio.schema.Marker(name=marker.name, marked_range=_range(frame, 0, rate), color=colour, metadata=meta)
         )
-        under = [(seg, clip) for seg, clip in placed if seg.record_start <= frame < seg.record_end]
+        under = [(start, clip) for start, end, clip in placed if start <= frame < end]
         if under:
-            seg, clip = under[-1]
-            at = clip.source_range.start_time.value + (frame - seg.record_start)
+            start, clip = under[-1]
+            at = clip.source_range.start_time.value + (frame - start)
             clip.markers.append(
                 otio.schema.Marker(name=marker.name, marked_range=_range(at, 0, rate), color=colour, metadata=meta)
             )
@@ -250,4 +272,4 @@ def dialogue_link(project: Project, seg: Segment, fps: float) -> MediaLink | Non
     except MediaError:
         channels = 1
     return MediaLink(path, 0, length, seconds_to_frames(shot.audio_in, fps), has_video=False, has_audio=True,
-                     channels=channels)
+                     channels=channels, lead=seconds_to_frames(shot.lead_in, fps))

@@ -1,13 +1,16 @@
-"""The dialogue track of a cut: each shot's line placed at its first frame, silence between.
+"""The sound of a cut: each shot's line placed at its first frame, silence between, music under.
 
-Sample positions come from frame positions (``round(frame × 48000 / fps)``) so picture
-and sound cut on the same boundary; every shot's audio is padded or trimmed to its
-length on the timeline.
+:func:`plan_soundtrack` places every source once (a :class:`Piece` each); the track is
+then built in memory (:func:`build_soundtrack`) or streamed for a long cut (see
+``streamed_soundtrack``), from the same plan. Sample positions come from frame positions
+(``round(frame × 48000 / fps)``) so picture and sound cut on the same boundary; every
+shot's audio is padded or trimmed to its length on the timeline.
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
@@ -16,9 +19,9 @@ import numpy as np
 
 from engine.media import DELIVERY_RATE, AudioClip, MediaError, load_audio
 from engine.media.audio import encode_audio_into
-from engine.timebase import fps_fraction
+from engine.timebase import fps_fraction, frames_to_seconds
 from soul_studio.export.cut import Cut, Segment
-from soul_studio.project.model import MUSIC_TRACK, Project, Shot, audible_tracks, dialogue_track
+from soul_studio.project.model import MUSIC_TRACK, Project, audible_tracks, dialogue_track
 
 CHANNELS = 2
 
@@ -28,118 +31,133 @@ def sample_at(frame: int, fps: float, rate: int = DELIVERY_RATE) -> int:
     return int(round(Fraction(frame) * rate / fps_fraction(fps)))
 
 
-def _source(project: Project, seg: Segment, take_audio: bool) -> tuple[str, float, float | None] | None:
+@dataclass(frozen=True)
+class Piece:
+    """One source's sound on the track: record samples ``[at, at + count)``.
+
+    In the piece's own shot time, the source's first sample lands at ``lead`` (a head
+    handle's silence, or a take that starts inside its shot) and the piece begins at
+    ``skip`` (a range or a split half that starts inside the shot). Reading past the
+    source's end gives silence (the tail handle).
+    """
+
+    at: int
+    count: int
+    path: str
+    start: float
+    end: float | None
+    lead: int = 0
+    skip: int = 0
+    gain: float = 1.0
+    failure: str = "audio could not be read ({exc}); exported as silence"
+    silent_without_sound: bool = False  # a take without a sound stream is silence, not a problem
+
+    @property
+    def silence_first(self) -> int:
+        """Samples of silence the piece opens with, before its source starts."""
+        return min(self.count, max(0, self.lead - self.skip))
+
+    @property
+    def source_skip(self) -> int:
+        """Samples of the source passed over before the piece's first sound."""
+        return max(0, self.skip - self.lead)
+
+    def problem(self, exc: MediaError) -> str | None:
+        """The warning for a source that could not be read (None: silence is what it holds)."""
+        if self.silent_without_sound and "no audio stream" in str(exc):
+            return None
+        return self.failure.format(exc=exc)
+
+
+def _line_pieces(project: Project, seg: Segment, fps: float, take_audio: bool) -> list[Piece]:
+    """The sound of one segment: its take's, or its shot's line (and a two-shot partner's) after the head."""
     shot = seg.shot
     assert shot is not None
+    at, skip = sample_at(seg.record_start, fps), sample_at(seg.offset, fps)
+    count = sample_at(seg.offset + seg.length, fps) - skip
     take = str(seg.take_path) if seg.take_path is not None else None
     own = project.resolve(shot.audio) if shot.audio else None
-    if take_audio and take is not None:
-        return take, 0.0, None
+    name = repr(seg.name)
+    if take is not None and (take_audio or own is None):
+        offset = seg.take.offset if seg.take is not None else 0  # shot frame 0 is the take's frame ``offset``
+        return [Piece(at, count, take, frames_to_seconds(max(0, offset), fps), None,
+                      lead=sample_at(max(0, -offset), fps), skip=skip, failure=f"{name}: " + Piece.failure,
+                      silent_without_sound=True)]
+    lead = int(round(shot.lead_in * DELIVERY_RATE))  # the line starts after the silent head
+    pieces = []
     if own is not None:
-        return str(own), shot.audio_in, shot.audio_out
-    if take is not None:
-        return take, 0.0, None
-    return None
+        pieces.append(Piece(at, count, str(own), shot.audio_in, shot.audio_out, lead=lead, skip=skip,
+                            failure=f"{name}: " + Piece.failure))
+    if shot.is_two_shot and shot.partner_audio:  # both lines start with the shot
+        partner = project.resolve(shot.partner_audio)
+        pieces.append(Piece(at, count, str(partner), shot.partner_audio_in, shot.partner_audio_out, lead=lead,
+                            skip=skip, failure=f"{name}: the second character's line could not be read ({{exc}}); "
+                                           "left out"))
+    return pieces
 
 
-def shot_samples(project: Project, seg: Segment, fps: float, take_audio: bool = False,
-                 warnings: list[str] | None = None) -> np.ndarray:
-    """Stereo float32 samples of the segment's part of its shot, exactly its length."""
-    first = sample_at(seg.offset, fps)
-    count = sample_at(seg.offset + seg.length, fps) - first
-    out = np.zeros((CHANNELS, count), np.float32)
-    source = _source(project, seg, take_audio)
-    if source is None and seg.shot is not None and seg.shot.is_two_shot and seg.shot.partner_audio:
-        source = ("", 0.0, None)  # the shot's own character listens: only the partner's line is heard
-    if source is None:
-        return out
-    path, start, end = source
-    try:
-        clip = (load_audio(path, DELIVERY_RATE, CHANNELS, start=start, end=end) if path
-                else AudioClip(np.zeros((CHANNELS, 0), np.float32), DELIVERY_RATE))
-    except MediaError as exc:
-        if path == str(seg.take_path) and "no audio stream" in str(exc):
-            return out
-        if warnings is not None:
-            warnings.append(f"{seg.name!r}: audio could not be read ({exc}); exported as silence")
-        return out
-    samples = clip.samples
-    shot = seg.shot
-    if shot is not None and shot.is_two_shot and shot.partner_audio and path != str(seg.take_path):
-        samples = _with_partner_line(project, shot, samples, warnings, seg.name)
-    if shot is not None and shot.handle_head > 0 and path != str(seg.take_path):  # the line starts after the pause
-        samples = np.concatenate([np.zeros((samples.shape[0], int(round(shot.handle_head * DELIVERY_RATE))),
-                                           samples.dtype), samples], axis=1)
-    piece = samples[:, first : first + count]
-    out[:, : piece.shape[1]] = piece
-    return out
-
-
-def _with_partner_line(project: Project, shot: Shot, samples: np.ndarray, warnings: list[str] | None,
-                       name: str) -> np.ndarray:
-    """A two-shot's own line with the second character's line mixed in (both start with the shot)."""
-    partner = project.resolve(shot.partner_audio)
-    try:
-        other = load_audio(str(partner), DELIVERY_RATE, CHANNELS, start=shot.partner_audio_in,
-                           end=shot.partner_audio_out).samples
-    except MediaError as exc:
-        if warnings is not None:
-            warnings.append(f"{name!r}: the second character's line could not be read ({exc}); left out")
-        return samples
-    n = max(samples.shape[1], other.shape[1])
-    mixed = np.zeros((samples.shape[0], n), np.float32)
-    mixed[:, : samples.shape[1]] += samples
-    mixed[:, : other.shape[1]] += other
-    return mixed
-
-
-def build_soundtrack(project: Project, cut: Cut, take_audio: bool = False,
-                     warnings: list[str] | None = None) -> AudioClip:
-    """The whole cut's dialogue as one stereo 48 kHz clip, as long as the picture."""
-    total = sample_at(cut.length, cut.fps)
-    track = np.zeros((CHANNELS, total), np.float32)
-    keys = sorted({dialogue_track(p.shot.character_id) for p in project.placements()})
-    audible = audible_tracks(project, [*keys, MUSIC_TRACK])  # muted tracks are not delivered, as in NLEs
-    for seg in cut.shots():
-        assert seg.shot is not None
-        if dialogue_track(seg.shot.character_id) not in audible:
-            continue
-        at = sample_at(seg.record_start, cut.fps)
-        samples = shot_samples(project, seg, cut.fps, take_audio, warnings)
-        n = min(samples.shape[1], total - at)
-        track[:, at : at + n] = samples[:, :n]
-    for seg in hidden_dialogue(project, cut):  # lines under a clip of the track above are heard too
-        if seg.shot is None or dialogue_track(seg.shot.character_id) not in audible:
-            continue
-        at = sample_at(seg.record_start, cut.fps)
-        samples = shot_samples(project, seg, cut.fps, False, warnings)
-        n = min(samples.shape[1], total - at)
-        track[:, at : at + n] += samples[:, :n]
-    if MUSIC_TRACK in audible and not cut.selection:
-        _add_music(project, cut, track, warnings)
-    np.clip(track, -1.0, 1.0, out=track)
-    return AudioClip(track, DELIVERY_RATE)
-
-
-def _add_music(project: Project, cut: Cut, track: np.ndarray, warnings: list[str] | None) -> None:
+def _music_pieces(project: Project, cut: Cut) -> list[Piece]:
     """Music and effects clips of the M1 track, where they fall in the cut."""
+    out = []
     for clip in project.timeline.music:
         first, last = clip.start, clip.start + clip.frames(cut.fps)
         a, b = max(first, cut.timeline_start), min(last, cut.timeline_start + cut.length)
         if b <= a:
             continue
         path = project.resolve(clip.path)
-        try:
-            audio = load_audio(str(path), DELIVERY_RATE, CHANNELS, start=clip.audio_in, end=clip.audio_out)
-        except MediaError as exc:
-            if warnings is not None:
-                warnings.append(f"music {clip.path!r} could not be read ({exc}); left out")
-            continue
-        skip = sample_at(a - first, cut.fps)
-        at = sample_at(a - cut.timeline_start, cut.fps)
-        n = min(sample_at(b - a, cut.fps), audio.samples.shape[1] - skip, track.shape[1] - at)
-        if n > 0:
-            track[:, at : at + n] += audio.samples[:, skip : skip + n] * 10 ** (clip.gain_db / 20)
+        out.append(Piece(sample_at(a - cut.timeline_start, cut.fps), sample_at(b - a, cut.fps), str(path),
+                         clip.audio_in, clip.audio_out, skip=sample_at(a - first, cut.fps),
+                         gain=10 ** (clip.gain_db / 20), failure=f"music {clip.path!r} could not be read ({{exc}}); "
+                                                                 "left out"))
+    return out
+
+
+def plan_soundtrack(project: Project, cut: Cut, take_audio: bool = False) -> list[Piece]:
+    """Every source heard in the cut, placed: the shots' lines (or takes' sound), lines under
+    a clip of the track above, and the music. Muted tracks are not delivered, as in NLEs."""
+    keys = sorted({dialogue_track(p.shot.character_id) for p in project.placements()})
+    audible = audible_tracks(project, [*keys, MUSIC_TRACK])
+    pieces: list[Piece] = []
+    for seg in cut.shots():
+        assert seg.shot is not None
+        if dialogue_track(seg.shot.character_id) in audible:
+            pieces.extend(_line_pieces(project, seg, cut.fps, take_audio))
+    for seg in hidden_dialogue(project, cut):  # lines under a clip of the track above are heard too
+        if seg.shot is not None and dialogue_track(seg.shot.character_id) in audible:
+            pieces.extend(_line_pieces(project, seg, cut.fps, False))
+    if MUSIC_TRACK in audible and not cut.selection:
+        pieces.extend(_music_pieces(project, cut))
+    total = sample_at(cut.length, cut.fps)
+    return [p for p in pieces if p.count > 0 and p.at < total]
+
+
+def piece_samples(piece: Piece, warnings: list[str] | None = None) -> np.ndarray:
+    """Stereo float32 samples of ``piece``, exactly ``piece.count`` long."""
+    out = np.zeros((CHANNELS, piece.count), np.float32)
+    try:
+        samples = load_audio(piece.path, DELIVERY_RATE, CHANNELS, start=piece.start, end=piece.end).samples
+    except MediaError as exc:
+        problem = piece.problem(exc)
+        if problem and warnings is not None:
+            warnings.append(problem)
+        return out
+    first = piece.silence_first
+    src = samples[:, piece.source_skip : piece.source_skip + piece.count - first]
+    out[:, first : first + src.shape[1]] = src * piece.gain if piece.gain != 1.0 else src
+    return out
+
+
+def build_soundtrack(project: Project, cut: Cut, take_audio: bool = False,
+                     warnings: list[str] | None = None) -> AudioClip:
+    """The whole cut's dialogue and music as one stereo 48 kHz clip, as long as the picture."""
+    total = sample_at(cut.length, cut.fps)
+    track = np.zeros((CHANNELS, total), np.float32)
+    for piece in plan_soundtrack(project, cut, take_audio):
+        samples = piece_samples(piece, warnings)
+        n = min(samples.shape[1], total - piece.at)
+        track[:, piece.at : piece.at + n] += samples[:, :n]
+    np.clip(track, -1.0, 1.0, out=track)
+    return AudioClip(track, DELIVERY_RATE)
 
 
 def hidden_dialogue(project: Project, cut: Cut) -> list[Segment]:

@@ -247,6 +247,7 @@ def _check_student(check: ModelCheck, root: Path, check_shapes: bool) -> None:
 
 
 def _header_stats(check: ModelCheck, path: Path, name: str) -> dict[str, tuple[int, ...]]:
+    from engine.backends.folder_check import tally
     from engine.backends.soul.folder import FLOAT_DTYPES, read_safetensors_header
 
     try:
@@ -254,15 +255,8 @@ def _header_stats(check: ModelCheck, path: Path, name: str) -> dict[str, tuple[i
     except (OSError, ValueError) as exc:
         check.errors.append(f"{path.name} is not a valid safetensors file ({exc})")
         return {}
-    counts: dict[str, int] = {}
-    shapes: dict[str, tuple[int, ...]] = {}
-    for tensor, info in header.items():
-        shape = tuple(int(s) for s in info.get("shape", ()))
-        n = 1
-        for s in shape:
-            n *= s
-        counts[info.get("dtype", "?")] = counts.get(info.get("dtype", "?"), 0) + n
-        shapes[tensor] = shape
+    counts = tally(header)
+    shapes = {tensor: tuple(int(s) for s in info.get("shape", ())) for tensor, info in header.items()}
     bad = sorted(d for d in counts if d not in FLOAT_DTYPES)
     if bad:
         check.errors.append(f"{path.name} holds {', '.join(bad)} tensors; float32, float16 or bfloat16 only")
@@ -292,22 +286,15 @@ def _check_light_vae(check: ModelCheck, root: Path, check_shapes: bool) -> None:
     found = _header_stats(check, weights, "light_vae")
     if not (check_shapes and found):
         return
-    try:
-        import torch
+    from engine.backends.folder_check import compare_shapes, meta_state
 
+    try:
         from engine.backends.soul.light_vae import LightVAE
 
-        with torch.device("meta"):
-            model = LightVAE.from_config(config)
-        expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+        expected, groups = meta_state(lambda: LightVAE.from_config(config))
     except Exception as exc:  # noqa: BLE001 - a config the class rejects is a folder problem
         check.errors.append(f"config.json does not describe a valid light VAE ({exc})")
         return
-    for name, shape in expected.items():
-        if name not in found:
-            check.errors.append(f"{WEIGHTS_NAME} lacks tensor {name} (shape {list(shape)}) that config.json requires")
-        elif found[name] != shape:
-            check.errors.append(f"{WEIGHTS_NAME} tensor {name} has shape {list(found[name])} but config.json "
-                                f"implies {list(shape)}")
-    for name in sorted(set(found) - set(expected)):
-        check.warnings.append(f"{WEIGHTS_NAME} holds unexpected tensor {name}; it will be ignored")
+    shapes = compare_shapes(found, expected, weights=WEIGHTS_NAME, config="config.json", groups=groups)
+    check.errors.extend(shapes.errors)
+    check.warnings.extend(shapes.warnings(WEIGHTS_NAME))

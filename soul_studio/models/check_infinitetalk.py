@@ -16,6 +16,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from engine.backends.folder_check import tally
+
 ADAPTER_FILES = {"single": "single/infinitetalk.safetensors", "multi": "multi/infinitetalk.safetensors"}
 # chinese-wav2vec2-base: the audio encoder the published adapters were trained with.
 DEFAULT_AUDIO = {"num_hidden_layers": 12, "hidden_size": 768}
@@ -100,7 +102,7 @@ def check_adapter_folder(check: Any, root: Path, check_shapes: bool) -> None:
             check.errors.append(f"{ADAPTER_FILES[variant]} is not a valid safetensors file ({exc})")
             continue
         shapes = {name: tuple(int(s) for s in info.get("shape", ())) for name, info in header.items()}
-        check.parameters[f"adapter_{variant}"] = sum(_numel(s) for s in shapes.values())
+        check.parameters[f"adapter_{variant}"] = sum(tally(header).values())
         check.dtypes[f"adapter_{variant}"] = _main_dtype(header)
         if not check_shapes:
             continue
@@ -115,20 +117,10 @@ def check_adapter_folder(check: Any, root: Path, check_shapes: bool) -> None:
         check.errors.extend(f"{ADAPTER_FILES[variant]}: {p}" for p in check_published(shapes, config))
 
 
-def _numel(shape: tuple[int, ...]) -> int:
-    n = 1
-    for s in shape:
-        n *= s
-    return n
-
-
 def _main_dtype(header: dict[str, dict[str, Any]]) -> str:
     from engine.backends.soul.folder import FLOAT_DTYPES
 
-    counts: dict[str, int] = {}
-    for info in header.values():
-        dtype = str(info.get("dtype", "?"))
-        counts[dtype] = counts.get(dtype, 0) + _numel(tuple(int(s) for s in info.get("shape", ())))
+    counts = tally(header)
     return FLOAT_DTYPES.get(max(counts, key=counts.__getitem__), "?") if counts else "?"
 
 
@@ -164,8 +156,7 @@ def _check_lora_file(check: Any, path: Path, transformer_config: dict[str, Any] 
     from engine.backends.soul.folder import read_safetensors_header
 
     header = read_safetensors_header(path)
-    check.parameters["draft_lora"] = check.parameters.get("draft_lora", 0) + sum(
-        _numel(tuple(int(s) for s in info.get("shape", ()))) for info in header.values())
+    check.parameters["draft_lora"] = check.parameters.get("draft_lora", 0) + sum(tally(header).values())
     check.dtypes["draft_lora"] = _main_dtype(header)
 
 

@@ -326,6 +326,10 @@ def trim_shot(project: Project, shot_id: str, head_frames: int = 0, tail_frames:
     return SetShotFields(shot_id, {"hold_seconds": round(hold, 6)}, text="Trim Shot")
 
 
+# What a split changes on the shot that keeps the head half.
+_SPLIT_FIELDS = ("audio", "audio_in", "audio_out", "audio_length", "hold_seconds", "handle_head", "handle_tail", "text")
+
+
 @dataclass
 class SplitShot(Edit):
     """Split a shot at ``frame`` (timeline frame): the tail becomes a new shot.
@@ -357,7 +361,12 @@ class SplitShot(Edit):
         tail.picked_take = None
         tail.id = self.new_shot_id or shot.id + "b"
         tail.name = (shot.name or "Shot") + " (split)"
-        if shot.audio:
+        if shot.audio and offset < shot.handle_head:  # a cut inside the pause: the head half is all pause
+            head.audio, head.audio_in, head.audio_out, head.audio_length = None, 0.0, None, None
+            head.handle_head = head.handle_tail = 0.0
+            head.hold_seconds, head.text = offset, ""
+            tail.handle_head = shot.handle_head - offset
+        elif shot.audio:
             cut = max(shot.audio_in + frames_to_seconds(1, project.fps), shot.audio_in + offset - shot.handle_head)
             tail.audio_in = cut
             head.audio_out = cut
@@ -371,8 +380,9 @@ class SplitShot(Edit):
         head, tail, _ = self.halves(project)
         shot = project.shots[self.shot_id]
         self.new_shot_id = tail.id
-        self._old = {k: getattr(shot, k) for k in ("audio_out", "hold_seconds", "handle_tail", "picked_take")}
-        shot.audio_out, shot.hold_seconds, shot.handle_tail = head.audio_out, head.hold_seconds, head.handle_tail
+        self._old = {k: getattr(shot, k) for k in (*_SPLIT_FIELDS, "picked_take")}
+        for key in _SPLIT_FIELDS:
+            setattr(shot, key, getattr(head, key))
         shot.takes.extend(self.head_takes)
         tail.takes = list(self.tail_takes)
         picked = shot.take(shot.picked_take)

@@ -6,10 +6,11 @@ newer Soul Studio are refused (never guessed at), so nothing is lost by opening 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 Migration = Callable[[dict[str, Any]], dict[str, Any]]
 _MIGRATIONS: dict[int, Migration] = {}
@@ -96,3 +97,36 @@ def _v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
     timeline.setdefault("music", [])
     data["timeline"] = timeline
     return data
+
+
+@migration(2)
+def _v2_to_v3(data: dict[str, Any]) -> dict[str, Any]:
+    """v3 renders a shot's head handle with its takes; a v2 take started after the head.
+
+    Such a take's ``offset`` becomes negative by the head's frames, so it still plays in
+    sync (holding its first frame over the head) until the shot is rendered again.
+    """
+    fps = data.get("fps")
+    shots = data.get("shots")
+    if not _finite(fps) or not isinstance(shots, list):
+        return data  # malformed: the validation after loading names the field
+    for i, shot in enumerate(shots):
+        if not isinstance(shot, dict):
+            continue
+        head = shot.get("handle_head")
+        takes = shot.get("takes")
+        if not (_finite(head) and 0 < head < 1e6 and (shot.get("audio") or shot.get("partner_audio"))
+                and isinstance(takes, list)):
+            continue
+        frames = int(round(head * fps))
+        moved = []
+        for take in takes:
+            if isinstance(take, dict) and isinstance(take.get("offset", 0), int):
+                take = {**take, "offset": int(take.get("offset", 0)) - frames}
+            moved.append(take)
+        shots[i] = {**shot, "takes": moved}
+    return data
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)

@@ -65,7 +65,9 @@ class Take:
     """One rendered version of a shot. Takes are never deleted when a shot changes.
 
     ``offset`` is the frame of ``file`` where this shot begins: the halves of a split
-    shot share the take they were cut from, each from its own frame.
+    shot share the take they were cut from, each from its own frame. A negative offset
+    says the file starts that many frames into the shot (a take made before the shot's
+    head handle was rendered with it): the picture holds the file's first frame until then.
     """
 
     file: str
@@ -82,6 +84,10 @@ class Take:
     @property
     def is_done(self) -> bool:
         return self.status == "done"
+
+    def file_frame(self, shot_frame: int) -> int:
+        """The frame of ``file`` shown at frame ``shot_frame`` of the shot (its first before it starts)."""
+        return max(0, shot_frame + self.offset)
 
 
 @dataclass
@@ -138,15 +144,26 @@ class Shot:
         return None if end is None else max(0.0, end - self.partner_audio_in)
 
     @property
-    def duration(self) -> float:
-        """Seconds on the timeline: the dialogue range (the longer one in a two-shot), or the hold when silent."""
+    def line_seconds(self) -> float | None:
+        """Seconds of the dialogue range (the longer one in a two-shot); None for a silent shot."""
         own = None
         if self.audio:
             end = self.audio_out if self.audio_out is not None else self.audio_length
             if end is not None:
                 own = max(0.0, end - self.audio_in)
         ranges = [d for d in (own, self.partner_duration) if d is not None]
-        return max(ranges) + self.handle_head + self.handle_tail if ranges else self.hold_seconds
+        return max(ranges) if ranges else None
+
+    @property
+    def duration(self) -> float:
+        """Seconds on the timeline: the dialogue range with its handles, or the hold when silent."""
+        line = self.line_seconds
+        return line + self.handle_head + self.handle_tail if line is not None else self.hold_seconds
+
+    @property
+    def lead_in(self) -> float:
+        """Seconds of silence a take renders before the line: the head handle, when there is a line."""
+        return self.handle_head if self.handle_head > 0 and self.line_seconds is not None else 0.0
 
     def take(self, take_id: str | None) -> Take | None:
         return next((t for t in self.takes if t.id == take_id), None) if take_id else None
@@ -155,7 +172,7 @@ class Shot:
         return frame_count(self.duration, fps)
 
     def head_frames(self, fps: float) -> int:
-        """Frames of the silent head handle (the picture holds the take's first frame there)."""
+        """Frames of the silent head handle (rendered with the take: the face waits, blinks, breathes)."""
         return int(round(self.handle_head * fps)) if self.handle_head > 0 else 0
 
     def latest_take(self, quality: str | None = None, done_only: bool = True) -> Take | None:

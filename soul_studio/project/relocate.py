@@ -31,6 +31,8 @@ def _path_fields(project: Project) -> Iterator[tuple[Any, str]]:
             yield take, "file"
     for item in project.media:
         yield item, "path"
+    for clip in project.timeline.music:
+        yield clip, "path"
 
 
 def rebase_paths(project: Project, new_folder: Path) -> None:

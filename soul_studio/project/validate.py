@@ -148,6 +148,8 @@ def _validate_shot(s: dict[str, Any], where: str, longest: float, take_ids: set[
     _number(s, "audio_length", where, lo=0, hi=longest * 100)
     _number(s, "hold_seconds", where, lo=0, hi=longest, above=True)
     _number(s, "seed", where, lo=0, hi=2**63 - 1, integer=True)
+    for key in ("handle_head", "handle_tail"):
+        _number(s, key, where, lo=0, hi=longest)
     start = s.get("audio_in") or 0.0
     end = s.get("audio_out")
     if end is not None and end <= start:
@@ -166,6 +168,7 @@ def _validate_shot(s: dict[str, Any], where: str, longest: float, take_ids: set[
         for key in ("quality", "status", "created", "error"):
             _text(t, key, tw)
         _number(t, "seed", tw, lo=0, hi=2**63 - 1, integer=True)
+        _number(t, "offset", tw, lo=-longest * 120, hi=longest * 120, integer=True)  # frames, either way
         tid = t.get("id")
         if tid is not None:
             if tid in take_ids:

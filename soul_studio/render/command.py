@@ -248,15 +248,6 @@ def _run_locked(args: argparse.Namespace, lock: ProjectLock) -> int:
     if not shot_ids:
         print("soul-studio: the project has no shots on its timeline", file=sys.stderr)
         return 2
-    if getattr(args, "farm", None):
-        from soul_studio.farm.cluster import FarmError
-        from soul_studio.farm.command import run_farm_render
-
-        try:
-            statuses = run_farm_render(args, project, shot_ids)
-        except FarmError as exc:
-            print(f"soul-studio: {exc} ({exc.hint})", file=sys.stderr)
-            return 2
     if has_newer_autosave(project.path):  # unsaved studio work: kept, never overwritten or deleted
         try:
             kept = archive_autosave(project.path)

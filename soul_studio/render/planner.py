@@ -147,6 +147,8 @@ def job_for_shot(
         options["model_folder"] = str(project.resolve(project.settings.model_folder))
     if character.face_index is not None:
         options["face_index"] = int(character.face_index)  # which face of a group portrait speaks
+    if shot.lead_in > 0:
+        options["lead_in"] = round(shot.lead_in, 6)  # the pause before the line is rendered, not held
     prints: dict[str, str] = {}
     cache = fingerprints or FingerprintCache()
     for path in (portrait, audio):
@@ -161,7 +163,7 @@ def job_for_shot(
     job = JobSpec(
         shot_id=shot.id,
         portrait_path=str(portrait),
-        duration=shot.duration - shot.handle_head,  # the head handle holds the first frame; no render needed
+        duration=shot.duration,
         fps=project.fps,
         width=width,
         height=height,

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 from soul_studio.project.edits import AddCharacter, RemoveCharacter, SetCharacterFields
 from soul_studio.project.model import FRAMINGS, Character, Voice
 from soul_studio.ui.document import Document
+from soul_studio.ui.document_panel import DocumentPanel, header_row, tool_button
 from soul_studio.ui.drops import portrait_edit
 from soul_studio.ui.face_picker import FacePicker
 from soul_studio.ui.inspector import FRAMING_LABELS
@@ -92,8 +93,10 @@ class CastList(QListWidget):
             event.ignore()
 
 
-class CastPanel(QWidget):
+class CastPanel(QWidget, DocumentPanel):
     """List of characters above the selected character's details."""
+
+    REFRESH_ON = ("cast", "character", "project")
 
     error = Signal(str, str)
 
@@ -106,22 +109,9 @@ class CastPanel(QWidget):
         self.list = CastList()
         self.list.currentItemChanged.connect(lambda *_: self._show_details())
         self.list.portrait_dropped.connect(self._portrait_dropped)
-        add = QToolButton()
-        add.setIcon(icon("add"))
-        add.setToolTip("Add a character")
-        add.clicked.connect(self.add_character)
-        remove = QToolButton()
-        remove.setIcon(icon("remove"))
-        remove.setToolTip("Remove the character (their shots keep their lines)")
-        remove.clicked.connect(self.remove_character)
-        top = QHBoxLayout()
-        top.setContentsMargins(8, 4, 8, 2)
-        self.count = QLabel("")
-        self.count.setObjectName("dim")
-        top.addWidget(self.count)
-        top.addStretch(1)
-        top.addWidget(add)
-        top.addWidget(remove)
+        top, self.count = header_row(
+            tool_button("add", "Add a character", self.add_character),
+            tool_button("remove", "Remove the character (their shots keep their lines)", self.remove_character))
         upper = QWidget()
         ul = QVBoxLayout(upper)
         ul.setContentsMargins(0, 0, 0, 0)
@@ -141,11 +131,7 @@ class CastPanel(QWidget):
         self.portrait_label = QLabel("—")
         self.portrait_label.setObjectName("dim")
         row.addWidget(self.portrait_label, 1)
-        choose = QToolButton()
-        choose.setIcon(icon("image"))
-        choose.setToolTip("Choose a portrait")
-        choose.clicked.connect(self._choose_portrait)
-        row.addWidget(choose)
+        row.addWidget(tool_button("image", "Choose a portrait", self._choose_portrait))
         form.addRow("Portrait", row)
         self.face_picker = FacePicker()
         self.face_picker.setToolTip("Click the face that speaks")
@@ -225,19 +211,9 @@ class CastPanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(split)
 
-        document.changed.connect(self._on_changed)
+        self.watch_document(document)
         cache.ready.connect(lambda kind, _k: kind == "thumb" and self.refresh())
         self.refresh()
-
-    def set_document(self, document: Document) -> None:
-        self.document.changed.disconnect(self._on_changed)
-        self.document = document
-        document.changed.connect(self._on_changed)
-        self.refresh()
-
-    def _on_changed(self, kind: str, _subject: object) -> None:
-        if kind in ("cast", "character", "project"):
-            self.refresh()
 
     # ------------------------------------------------------------- listing
     @property

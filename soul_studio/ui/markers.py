@@ -14,6 +14,7 @@ from engine.timebase import frames_to_timecode, timecode_to_frames
 from soul_studio.project.edits import RemoveMarker
 from soul_studio.project.edits_extra import SetMarkerFields
 from soul_studio.ui.document import Document
+from soul_studio.ui.document_panel import DocumentPanel
 from soul_studio.ui.state import EditorState
 
 # the colours every NLE's marker palette has (and OTIO names), in that order
@@ -85,8 +86,10 @@ class TimecodeField(QLineEdit):
         self.jumped.emit(frame)
 
 
-class MarkerList(QWidget):
+class MarkerList(QWidget, DocumentPanel):
     """The Markers panel: double-click jumps, names and notes edit in place, right-click for colour."""
+
+    REFRESH_ON = ("markers", "project")
 
     COLUMNS = ("Name", "Timecode", "Note")
 
@@ -106,18 +109,8 @@ class MarkerList(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.tree)
-        document.changed.connect(self._on_changed)
+        self.watch_document(document)
         self.refresh()
-
-    def set_document(self, document: Document) -> None:
-        self.document.changed.disconnect(self._on_changed)
-        self.document = document
-        document.changed.connect(self._on_changed)
-        self.refresh()
-
-    def _on_changed(self, kind: str, _subject: object) -> None:
-        if kind in ("markers", "project"):
-            self.refresh()
 
     def refresh(self) -> None:
         self._filling = True

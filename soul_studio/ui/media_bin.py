@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
     QHBoxLayout,
-    QLabel,
     QLineEdit,
     QListView,
     QListWidget,
@@ -29,6 +28,7 @@ from PySide6.QtWidgets import (
 from soul_studio.project.edits_extra import RemoveMediaItems
 from soul_studio.project.model import MediaItem
 from soul_studio.ui.document import Document
+from soul_studio.ui.document_panel import DocumentPanel, header_row, tool_button
 from soul_studio.ui.drops import import_media_edit
 from soul_studio.ui.media_cache import MediaCache, is_audio, is_image
 from soul_studio.ui.theme import icon
@@ -123,8 +123,10 @@ class BinList(QListWidget):
             event.ignore()
 
 
-class MediaBin(QWidget):
+class MediaBin(QWidget, DocumentPanel):
     """Bin panel with Import and Remove."""
+
+    REFRESH_ON = ("media", "project", "cast", "character", "timeline")
 
     error = Signal(str, str)
 
@@ -134,28 +136,15 @@ class MediaBin(QWidget):
         self.cache = cache
         self.list = BinList()
         self.list.files_dropped.connect(self.import_files)
-        top = QHBoxLayout()
-        top.setContentsMargins(8, 4, 8, 2)
-        self.count = QLabel("")
-        self.count.setObjectName("dim")
-        top.addWidget(self.count)
-        top.addStretch(1)
-        imp = QToolButton()
-        imp.setIcon(icon("import"))
-        imp.setToolTip("Import portraits and audio…")
-        imp.clicked.connect(self.import_dialog)
-        rem = QToolButton()
-        rem.setIcon(icon("remove"))
-        rem.setToolTip("Remove from the bin (files stay on disk)")
-        rem.clicked.connect(self.remove_selected)
         self.list_mode = QToolButton()
         self.list_mode.setText("List")
         self.list_mode.setCheckable(True)
         self.list_mode.setToolTip("Show the bin as a list (name, kind, length) instead of tiles")
         self.list_mode.toggled.connect(self.set_list_view)
-        top.addWidget(self.list_mode)
-        top.addWidget(imp)
-        top.addWidget(rem)
+        top, self.count = header_row(
+            self.list_mode,
+            tool_button("import", "Import portraits and audio…", self.import_dialog),
+            tool_button("remove", "Remove from the bin (files stay on disk)", self.remove_selected))
         find = QHBoxLayout()
         find.setContentsMargins(8, 0, 8, 4)
         self.search = QLineEdit()
@@ -175,19 +164,9 @@ class MediaBin(QWidget):
         layout.addLayout(top)
         layout.addLayout(find)
         layout.addWidget(self.list)
-        document.changed.connect(self._on_changed)
+        self.watch_document(document)
         cache.ready.connect(self._on_ready)
         self.refresh()
-
-    def set_document(self, document: Document) -> None:
-        self.document.changed.disconnect(self._on_changed)
-        self.document = document
-        document.changed.connect(self._on_changed)
-        self.refresh()
-
-    def _on_changed(self, kind: str, _subject: object) -> None:
-        if kind in ("media", "project", "cast", "character", "timeline"):
-            self.refresh()
 
     def _on_ready(self, kind: str, _key: str) -> None:
         if kind in ("thumb", "wave"):

@@ -309,8 +309,7 @@ class Viewer(QWidget):
         if take is not None:
             path = project.resolve(take.file)
             if path is not None and path.exists():
-                head = placement.shot.head_frames(project.fps)
-                return placement, str(path), max(0, frame - placement.start - head) + take.offset, True
+                return placement, str(path), take.file_frame(frame - placement.start), True
         character = project.character(placement.shot.character_id)
         if character is not None and character.portrait:
             path = project.resolve(character.portrait)
@@ -371,8 +370,7 @@ class Viewer(QWidget):
             self.comparing = None
             self.show_frame(self.editor.playhead)
             return
-        head = placement.shot.head_frames(project.fps)
-        index_b = max(0, self.editor.playhead - placement.start - head) + take_b.offset
+        index_b = take_b.file_frame(self.editor.playhead - placement.start)
         a = self.cache.frame(path_a, index_a)
         b = self.cache.frame(str(path_b), index_b)
         if a is None or b is None:

@@ -30,11 +30,13 @@ no_driver = pytest.mark.skipif(placement.gpu_driver_present(), reason="this mach
 
 
 @no_driver
-def test_probing_every_backend_without_a_driver_does_not_import_torch():
+def test_probing_every_backend_and_the_farm_without_a_driver_does_not_import_torch():
     code = textwrap.dedent("""
         import sys
         from engine.backends import BACKENDS, backend_class
+        from engine.farm_worker import cuda_device_count
         caps = {name: backend_class(name).capabilities() for name in BACKENDS}
+        assert cuda_device_count() == 0
         print("torch" in sys.modules, caps["soul"].reason, "|", caps["infinitetalk"].reason, caps["sketch"].available)
     """)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=WAIT, cwd=ROOT,

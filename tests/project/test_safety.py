@@ -236,3 +236,31 @@ def test_archiving_an_autosave_in_a_read_only_folder_leaves_it_in_place(tmp_path
     with pytest.raises(ProjectFileError, match="left where it is"):
         archive_autosave(project.path)
     assert autosave_path(project.path).exists()
+
+
+def test_save_as_elsewhere_keeps_every_kind_of_media_link(tmp_path):
+    """Portrait, lines, two-shot picture, takes, bin items and music all still name their files."""
+    from soul_studio.project import MediaItem, Take
+    from soul_studio.project.model import MusicClip
+
+    (tmp_path / "scene").mkdir()
+    project = make(tmp_path / "scene")
+    shot = next(iter(project.shots.values()))
+    shot.partner_audio, shot.two_shot_image = "media/other.wav", "media/both.png"
+    shot.takes.append(Take(file="takes/t1.mp4", job_hash="h", backend="sketch"))
+    project.media.append(MediaItem(path="media/ana.png", kind="image"))
+    project.timeline.music.append(MusicClip(path="media/score.wav"))
+    save_project(project)
+
+    def links(p: Project) -> list[Path]:
+        s = next(iter(p.shots.values()))
+        rels = [p.characters[0].portrait, s.audio, s.partner_audio, s.two_shot_image, s.takes[0].file,
+                p.media[0].path, p.timeline.music[0].path]
+        return [p.resolve(r) for r in rels]
+
+    before = links(project)
+    (tmp_path / "b" / "deep").mkdir(parents=True)
+    copy = save_project(project, tmp_path / "b" / "deep" / "copy.soulproj")
+    assert links(load_project(copy)) == before == [tmp_path / "scene" / r for r in (
+        "media/ana.png", "media/line.wav", "media/other.wav", "media/both.png", "takes/t1.mp4", "media/ana.png",
+        "media/score.wav")]

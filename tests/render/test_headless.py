@@ -67,3 +67,18 @@ def test_bad_usage_exit_codes(tmp_path, demo):
     bad.write_text("{oops")
     assert main(["render", str(bad)]) == 2
     assert main(["render", str(demo), "--shots", "99"]) == 2
+
+
+def test_farm_render_runs_once_and_its_takes_are_saved(demo, monkeypatch, capsys):
+    from soul_studio.farm import command as farm_command
+
+    calls: list[list[str]] = []
+
+    def fake_farm(args, project, shot_ids):
+        calls.append(list(shot_ids))
+        project.name = "rendered on the farm"  # what the farm recorded must reach the saved file
+        return {sid: "done" for sid in shot_ids}
+
+    monkeypatch.setattr(farm_command, "run_farm_render", fake_farm)
+    assert main(["render", str(demo), "--shots", "1", "--farm", "local", "--quiet"]) == 0
+    assert len(calls) == 1 and load_project(demo).name == "rendered on the farm"

@@ -133,6 +133,16 @@ def test_project_folder_turning_read_only_mid_render_keeps_every_take(scene, tmp
         sorted(rescued.resolve(t.file) for t in takes)
 
 
+def test_render_of_a_project_in_a_read_only_folder_is_refused_up_front(scene, capsys, read_only):
+    before = sorted((p.name, p.stat().st_mtime_ns) for p in scene.parent.rglob("*"))
+    read_only(scene.parent)
+    assert main(["render", str(scene), "--shots", "1", "--quality", "draft", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "is not writable" in err and "copy the project to a folder you can write to" in err
+    assert "Traceback" not in err
+    assert sorted((p.name, p.stat().st_mtime_ns) for p in scene.parent.rglob("*")) == before
+
+
 def test_engine_dying_during_start_up_is_retried_then_named(scene, capsys, monkeypatch):
     from soul_studio import engine_client
 

@@ -82,7 +82,8 @@ def test_missing_tensor_and_bad_dtype(soul_copy):
     save_file(state, path)
     assert "layers.0.to_out.weight" not in read_safetensors_header(path)
     errors = validate_model_folder(soul_copy).errors
-    assert any("lack tensor layers.0.to_out.weight" in e for e in errors), errors
+    assert any("audio_adapter/diffusion_pytorch_model.safetensors lacks tensor layers.0.to_out.weight" in e
+               for e in errors), errors
     assert any("I8" in e for e in errors), errors
 
 

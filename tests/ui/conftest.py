@@ -68,7 +68,7 @@ def studio(qtbot, tmp_path: Path, project_path: Path):
 
     settings = StudioSettings(tmp_path / "settings" / "studio.ini")
     settings.cache_folder = tmp_path / "cache"
-    settings.recovery_folder = tmp_path / "recovered"
+    settings.recovery_folder = tmp_path / "user-data" / "recovered"
     settings.auto_draft = False
     window = MainWindow(settings)
     window.prompts = ScriptedPrompts()

@@ -157,5 +157,14 @@ def test_dragging_past_the_recording_grows_silent_handles(qtbot, studio, portrai
     QTest.keyClick(box, Qt.Key.Key_Return)
     assert shot.handle_head == pytest.approx(0.25) and shot.frames(24.0) == 42
     from soul_studio.render.planner import job_for_shot
+    from tests.ui.fake_takes import take_rgb
+    from tests.ui.test_takes import _viewer_rgb
 
-    assert job_for_shot(project, shot, "draft").duration == pytest.approx(1.5)  # the head holds, no render
+    job = job_for_shot(project, shot, "draft")
+    assert job.duration == pytest.approx(1.75) and job.lead_in == pytest.approx(0.25)  # the pause is rendered
+    # the viewer plays the take through the pause: frame 3 of the shot is frame 3 of the take, not a held first
+    add_take(studio, a, "draft", 200)
+    start = next(p.start for p in project.placements() if p.shot.id == a)
+    assert studio.viewer.source_at(start + 3)[2] == 3
+    green = _viewer_rgb(qtbot, studio, start + 3)[1]
+    assert abs(green - take_rgb(200, 3)[1]) < 6

@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QLineEdit, QListView, QMenu
+from PySide6.QtWidgets import QApplication, QLineEdit, QListView, QMenu, QToolButton
 
+from soul_studio.project import Character, Marker, Project, save_project
+from soul_studio.project.edits import AddCharacter, AddMarker
 from tests.ui.test_takes import _click_menu_item, _drop_shot
 
 pytestmark = pytest.mark.gui
@@ -109,3 +111,29 @@ def test_render_queue_shows_eight_rows(qtbot, studio, portrait, make_audio):
     qtbot.waitUntil(lambda: tree.topLevelItemCount() == 8, timeout=2000)
     last = tree.visualItemRect(tree.topLevelItem(7))
     assert 0 < last.bottom() <= tree.viewport().height()  # the eighth job is on screen, whole
+
+
+def test_panels_follow_the_project_the_window_opens(qtbot, studio, portrait, line_audio, tmp_path):
+    """Markers, Media and Cast list the new project after Open, and keep following its edits."""
+    _drop_shot(studio, portrait, line_audio)
+    studio.timeline.view.setFocus()
+    QTest.keyClick(studio.timeline.view, Qt.Key.Key_M)
+    assert studio.markers.tree.topLevelItemCount() == 1 and studio.cast.list.count() == 1
+    assert studio.media.list.count() >= 1
+    assert studio.save()
+    other = save_project(Project(name="Other"), tmp_path / "other.soulproj")
+    assert studio.open_project(other, confirm=False)
+    assert studio.markers.tree.topLevelItemCount() == 0 and studio.cast.list.count() == 0
+    assert studio.media.list.count() == 0
+    assert studio.cast.count.text() == "0 characters" and studio.media.count.text() == "Drop portraits and audio here"
+    studio.document.push(AddCharacter(Character("Cleo")))
+    studio.document.push(AddMarker(Marker(frame=5, name="cue")))
+    assert studio.cast.list.count() == 1 and studio.cast.list.item(0).text().startswith("Cleo")
+    assert studio.markers.tree.topLevelItemCount() == 1 and studio.markers.tree.topLevelItem(0).text(0) == "cue"
+    # The header buttons of the new project's panels act on it: Add, then Remove, a character.
+    buttons = {b.toolTip(): b for b in studio.cast.findChildren(QToolButton)}
+    QTest.mouseClick(buttons["Add a character"], Qt.MouseButton.LeftButton)
+    assert [c.name for c in studio.document.project.characters] == ["Cleo", "Character 2"]
+    assert studio.cast.count.text() == "2 characters"
+    QTest.mouseClick(buttons["Remove the character (their shots keep their lines)"], Qt.MouseButton.LeftButton)
+    assert [c.name for c in studio.document.project.characters] == ["Cleo"]

@@ -23,7 +23,7 @@ def test_save_into_a_read_only_project_folder_keeps_the_work(qtbot, studio, port
     assert project_path.read_bytes() == before
     assert studio.document.project.path == project_path.resolve()
     # A copy of the unsaved work went to the user's data folder (the project's own cannot be written).
-    (copy,) = (tmp_path / "recovered").iterdir()
+    (copy,) = (tmp_path / "user-data" / "recovered").iterdir()
     assert str(copy) in message
     rescued = load_project(copy)
     assert shot_id in rescued.shots and rescued.resolve(rescued.shots[shot_id].audio) == line_audio.resolve()

@@ -160,17 +160,17 @@ class InfiniteTalkBackend(Backend):
 
     # ------------------------------------------------------------------ render
     def _audio(self, job: JobSpec, speaker: dict[str, Any]) -> np.ndarray:
-        """The speaker's 16 kHz mono audio under the shot, exactly ``duration`` long (silence if none)."""
+        """The speaker's 16 kHz mono audio under the shot (after the lead-in), exactly ``duration`` long."""
         n = int(round(job.duration * RATE))
         if not speaker.get("audio_path"):
             return np.zeros(n, np.float32)
         from engine.media import load_audio
 
         start = float(speaker.get("audio_in") or 0.0)
-        end = start + job.duration
+        end = start + job.duration - job.lead_in
         if speaker.get("audio_out") is not None:
             end = min(end, float(speaker["audio_out"]))  # the line stops at its out point; silence after
-        samples = load_audio(speaker["audio_path"], RATE, 1, start=start, end=end).mono()
+        samples = load_audio(speaker["audio_path"], RATE, 1, start=start, end=end).with_lead(job.lead_in).mono()
         samples = np.asarray(samples, np.float32).reshape(-1)[:n]
         return np.pad(samples, (0, n - samples.shape[0]))
 

@@ -15,12 +15,12 @@ each adapter file against the published layout of :mod:`.keys`. Pickles are refu
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from pathlib import Path
 from typing import Any
 
+from engine.backends.folder_check import compare_shapes, meta_state, tally
 from engine.backends.infinitetalk import keys
 from engine.backends.soul.audio_checkpoint import canonical_key
 from engine.backends.soul.errors import ModelFolderError
@@ -29,7 +29,7 @@ from engine.backends.soul.folder import (
     ComponentReport,
     ComponentSpec,
     ValidationReport,
-    check_component,
+    check_backbone,
     find_pickles,
     read_safetensors_header,
 )
@@ -93,13 +93,8 @@ def _check_adapter(path: Path, variant: str, report: ValidationReport, digest: A
         return
     digest.update(variant.encode() + json.dumps(header, sort_keys=True).encode())
     shapes = {k: tuple(v.get("shape", ())) for k, v in header.items()}
-    for info in header.values():
-        n = 1
-        for s in info.get("shape", ()):
-            n *= int(s)
-        comp.tensors += 1
-        comp.parameters += n
-        comp.dtypes[info.get("dtype", "?")] = comp.dtypes.get(info.get("dtype", "?"), 0) + n
+    comp.dtypes = tally(header)
+    comp.tensors, comp.parameters = len(header), sum(comp.dtypes.values())
     bad = sorted(d for d in comp.dtypes if d not in FLOAT_DTYPES)
     if bad:
         report.errors.append(f"{label} holds {', '.join(bad)} tensors; only float32/float16/bfloat16 load")
@@ -162,21 +157,16 @@ def _check_audio_encoder(folder: Path, report: ValidationReport, digest: Any, ch
             comp.tensors += 1
     if not check_shapes:
         return
-    import torch
     from transformers import Wav2Vec2Config, Wav2Vec2Model
 
     try:
-        with torch.device("meta"):
-            expected = {k: tuple(v.shape) for k, v in Wav2Vec2Model(Wav2Vec2Config.from_pretrained(str(folder))).state_dict().items()}
+        expected, _ = meta_state(lambda: Wav2Vec2Model(Wav2Vec2Config.from_pretrained(str(folder))))
     except Exception as exc:  # noqa: BLE001 - a config the class rejects is a folder problem
         report.errors.append(f"{label}config.json does not describe a valid Wav2Vec2Model ({exc})")
         return
-    for name, shape in expected.items():
-        if name not in found:
-            report.errors.append(f"{label}model.safetensors lacks tensor {name} (shape {list(shape)})")
-        elif found[name] != shape:
-            report.errors.append(f"{label}model.safetensors tensor {name} has shape {list(found[name])}, "
-                                 f"config.json implies {list(shape)}")
+    # Names the published checkpoint carries beyond the encoder were dropped above; nothing to warn about.
+    report.errors.extend(compare_shapes(found, expected, weights=f"{label}model.safetensors",
+                                        config="config.json").errors)
 
 
 def _check_cross(report: ValidationReport) -> None:
@@ -224,20 +214,10 @@ def validate_model_folder(path: str | os.PathLike[str], *, adapter_folder: str |
             report.errors.append(f"{Path(base) / rel} is a pickle checkpoint, which is refused (it can run code): "
                                  "delete it; only the .safetensors files are used (for chinese-wav2vec2-base: "
                                  "config.json, preprocessor_config.json and model.safetensors from refs/pr/1)")
-    digest = hashlib.sha256()
-    index = root / "model_index.json"
-    if not index.is_file():
-        report.errors.append("model_index.json is missing: this should be the Wan2.1-I2V-14B-480P-Diffusers folder")
-    else:
-        digest.update(index.read_bytes())
-    for spec in BACKBONE:
-        sub = root / spec.name
-        if not sub.is_dir():
-            report.components[spec.name] = ComponentReport(spec.name, spec.class_name)
-            report.errors.append(f"{spec.name}/ is missing: it holds {spec.what} (from Wan2.1-I2V-14B-480P-Diffusers)")
-            continue
-        report.components[spec.name] = check_component(spec, sub, report.errors, report.warnings, check_shapes,
-                                                       label=f"{spec.name}/", digest=digest)
+    digest = check_backbone(
+        report, root, BACKBONE, check_shapes,
+        index_missing="model_index.json is missing: this should be the Wan2.1-I2V-14B-480P-Diffusers folder",
+        missing=lambda spec: f"{spec.name}/ is missing: it holds {spec.what} (from Wan2.1-I2V-14B-480P-Diffusers)")
     if not (root / "image_processor" / "preprocessor_config.json").is_file():
         report.errors.append("image_processor/preprocessor_config.json is missing: it configures the CLIP input")
     audio = audio_folder(root, audio_encoder_folder)

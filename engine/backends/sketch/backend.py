@@ -45,7 +45,7 @@ _KEN_BURNS = {"portrait": 0.03, "upper_body": 0.05, "full_body": 0.08}
 
 def load_dialogue(job: JobSpec, spool_over: float = SPOOL_OVER_S,
                   check: Callable[[], None] | None = None) -> AudioClip | SpooledAudio:
-    """The shot's dialogue at 16 kHz mono, exactly ``job.duration`` long (silence without audio).
+    """The shot's dialogue at 16 kHz mono after its lead-in, exactly ``job.duration`` long.
 
     A shot longer than ``spool_over`` seconds comes back as a :class:`SpooledAudio` (decoded
     block by block beside the take, read back a window at a time), so its memory does not
@@ -54,11 +54,11 @@ def load_dialogue(job: JobSpec, spool_over: float = SPOOL_OVER_S,
     """
     if job.duration > spool_over:
         return spool_audio(job.audio_path, MODEL_RATE, job.audio_in, job.audio_out, job.duration,
-                           directory=Path(job.output_path).parent, check=check)
+                           directory=Path(job.output_path).parent, check=check, lead=job.lead_in)
     if not job.audio_path:
         return AudioClip.silence(job.duration, MODEL_RATE, 1)
     clip = load_audio(job.audio_path, MODEL_RATE, 1, job.audio_in, job.audio_out)
-    return clip.fit_duration(job.duration)
+    return clip.with_lead(job.lead_in).fit_duration(job.duration)
 
 
 def plan_mouth(job: JobSpec, clip: AudioClip | SpooledAudio, check: Callable[[], None] | None = None,

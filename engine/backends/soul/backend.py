@@ -178,8 +178,8 @@ class SoulBackend(Backend):
             return None
         from engine.media import MODEL_RATE, load_audio
 
-        end = job.audio_out if job.audio_out is not None else job.audio_in + job.duration
-        return load_audio(job.audio_path, MODEL_RATE, 1, start=job.audio_in, end=end).mono()
+        end = job.audio_out if job.audio_out is not None else job.audio_in + job.duration - job.lead_in
+        return load_audio(job.audio_path, MODEL_RATE, 1, start=job.audio_in, end=end).with_lead(job.lead_in).mono()
 
     def _draft_parts(self, job: JobSpec) -> dict[str, str | None]:
         """The distilled student and light VAE a draft uses, when they are installed."""

@@ -25,10 +25,12 @@ import hashlib
 import json
 import os
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine.backends.folder_check import compare_shapes, meta_state, tally
 from engine.backends.soul.audio_checkpoint import OPTIONAL, RECOMMENDED, canonical_key, encoder_type
 from engine.backends.soul.errors import ModelFolderError
 
@@ -206,34 +208,24 @@ def _weight_files(folder: Path, stem: str) -> tuple[list[Path], str | None]:
     return [], None
 
 
-def _expected_state(spec: ComponentSpec, folder: Path, config: dict[str, Any]) -> tuple[dict[str, tuple], list[set[str]]]:
-    """Build the model on the meta device: name → shape, and groups of tied names."""
-    import torch
+def _build_meta(spec: ComponentSpec, folder: Path, config: dict[str, Any]) -> Any:
+    """The model ``spec`` describes, for :func:`~engine.backends.folder_check.meta_state`."""
+    if spec.library == "diffusers":
+        import diffusers
 
-    with torch.device("meta"):
-        if spec.library == "diffusers":
-            import diffusers
+        return getattr(diffusers, spec.class_name).from_config(config)
+    if spec.library == "soul":
+        from engine.backends.soul.adapter import SoulAudioAdapter
 
-            model = getattr(diffusers, spec.class_name).from_config(config)
-        elif spec.library == "soul":
-            from engine.backends.soul.adapter import SoulAudioAdapter
+        return SoulAudioAdapter.from_config(config)
+    if spec.library == "audio":
+        from engine.backends.soul.audio_checkpoint import build_encoder
 
-            model = SoulAudioAdapter.from_config(config)
-        elif spec.library == "audio":
-            from engine.backends.soul.audio_checkpoint import build_encoder
+        return build_encoder(str(encoder_type(config)), folder)
+    import transformers
 
-            model = build_encoder(str(encoder_type(config)), folder)
-        else:
-            import transformers
-
-            cls = getattr(transformers, spec.class_name)
-            model = cls(cls.config_class.from_pretrained(str(folder)))
-    shapes: dict[str, tuple] = {}
-    groups: dict[int, set[str]] = {}
-    for name, tensor in model.state_dict(keep_vars=True).items():
-        shapes[name] = tuple(tensor.shape)
-        groups.setdefault(id(tensor), set()).add(name)
-    return shapes, list(groups.values())
+    cls = getattr(transformers, spec.class_name)
+    return cls(cls.config_class.from_pretrained(str(folder)))
 
 
 def _check_weights(spec: ComponentSpec, folder: Path, report: ComponentReport, errors: list[str],
@@ -261,22 +253,18 @@ def _check_weights(spec: ComponentSpec, folder: Path, report: ComponentReport, e
         report.weight_files.append(f.name)
         index_entries.append((f"{spec.name}/{f.name}", f.stat().st_size,
                               json.dumps(header, sort_keys=True).encode()))
+        kept = {}
         for name, info in header.items():
-            if kind is not None:
-                key = canonical_key(kind, name)
-                if key is None:  # a decoder or task head around the encoder: never loaded
-                    dropped += 1
-                    continue
-                name = key
-            dtype = info.get("dtype", "?")
-            shape = tuple(info.get("shape", ()))
-            n = 1
-            for s in shape:
-                n *= int(s)
-            report.tensors += 1
+            key = name if kind is None else canonical_key(kind, name)
+            if key is None:  # a decoder or task head around the encoder: never loaded
+                dropped += 1
+                continue
+            kept[key] = info
+            found[key] = tuple(info.get("shape", ()))
+        for dtype, n in tally(kept).items():
             report.parameters += n
             report.dtypes[dtype] = report.dtypes.get(dtype, 0) + n
-            found[name] = shape
+        report.tensors += len(kept)
     if dropped:
         warnings.append(f"{rel} holds {dropped} tensor(s) outside the audio encoder (decoder or task head); "
                         "they are not loaded")
@@ -285,24 +273,15 @@ def _check_weights(spec: ComponentSpec, folder: Path, report: ComponentReport, e
         errors.append(f"{rel} holds {', '.join(bad)} tensors; soul loads float32, float16 or bfloat16 weights only")
     if check_shapes and found and spec.library != "files":
         try:
-            expected, groups = _expected_state(spec, folder, report.config)
+            expected, groups = meta_state(lambda: _build_meta(spec, folder, report.config))
         except Exception as exc:  # noqa: BLE001 - a config the class rejects is a folder problem
             errors.append(f"{rel}{spec.config} does not describe a valid {spec.class_name} ({exc})")
             return index_entries
-        ignore = ("norm_added_q", *OPTIONAL.get(kind or "", ()))
-        for group in groups:
-            if not group & found.keys():
-                name = sorted(group)[0]
-                if not name.endswith(ignore):
-                    errors.append(f"{rel} weights lack tensor {name} (shape {list(expected[name])}) that "
-                                  f"{spec.config} requires")
-        for name, shape in found.items():
-            if name not in expected:
-                if not name.endswith(ignore):
-                    warnings.append(f"{rel} holds unexpected tensor {name}; it will be ignored")
-            elif tuple(expected[name]) != shape:
-                errors.append(f"{rel} tensor {name} has shape {list(shape)} but {spec.config} implies "
-                              f"{list(expected[name])}")
+        named = f"{rel}{files[0].name}" if len(files) == 1 else f"{rel}{spec.weights} shards"
+        shapes = compare_shapes(found, expected, weights=named, config=spec.config, groups=groups,
+                                ignore=("norm_added_q", *OPTIONAL.get(kind or "", ())))
+        errors.extend(shapes.errors)
+        warnings.extend(shapes.warnings(named))
     return index_entries
 
 
@@ -426,6 +405,31 @@ def check_component(
     return comp
 
 
+def check_backbone(report: ValidationReport, root: Path, specs: tuple[ComponentSpec, ...], check_shapes: bool, *,
+                   index_missing: str, missing: Callable[[ComponentSpec], str]) -> Any:
+    """The diffusers part of a model folder: ``model_index.json`` and each component sub-folder.
+
+    Problems go to ``report`` (``index_missing`` and ``missing(spec)`` say what a
+    missing piece is); returns the running fingerprint (a hashlib object) for the
+    caller's own parts.
+    """
+    digest = hashlib.sha256()
+    index = root / "model_index.json"
+    if not index.is_file():
+        report.errors.append(index_missing)
+    else:
+        digest.update(index.read_bytes())
+    for spec in specs:
+        sub = root / spec.name
+        if not sub.is_dir():
+            report.components[spec.name] = ComponentReport(spec.name, spec.class_name)
+            report.errors.append(missing(spec))
+            continue
+        report.components[spec.name] = check_component(spec, sub, report.errors, report.warnings, check_shapes,
+                                                       label=f"{spec.name}/", digest=digest)
+    return digest
+
+
 def validate_model_folder(path: str | os.PathLike[str], check_shapes: bool = True) -> ValidationReport:
     """Check a soul model folder without loading weights; never raises for folder problems.
 
@@ -443,21 +447,11 @@ def validate_model_folder(path: str | os.PathLike[str], check_shapes: bool = Tru
             f"{rel} is a pickle checkpoint, which soul refuses to load (it can run code): "
             "convert it to .safetensors and remove the pickle"
         )
-    digest = hashlib.sha256()
-    index = root / "model_index.json"
-    if not index.is_file():
-        report.errors.append("model_index.json is missing: this should be the root of the Wan2.2-TI2V-5B diffusers folder")
-    else:
-        digest.update(index.read_bytes())
-    for spec in COMPONENTS:
-        sub = root / spec.name
-        if not sub.is_dir():
-            report.components[spec.name] = ComponentReport(spec.name, spec.class_name)
-            report.errors.append(f"{spec.name}/ is missing: put {spec.what} there ({spec.config}"
-                                 + (f", {spec.weights}.safetensors" if spec.weights else "") + ")")
-            continue
-        report.components[spec.name] = check_component(spec, sub, report.errors, report.warnings, check_shapes,
-                                                       label=f"{spec.name}/", digest=digest)
+    digest = check_backbone(
+        report, root, COMPONENTS, check_shapes,
+        index_missing="model_index.json is missing: this should be the root of the Wan2.2-TI2V-5B diffusers folder",
+        missing=lambda spec: f"{spec.name}/ is missing: put {spec.what} there ({spec.config}"
+                             + (f", {spec.weights}.safetensors" if spec.weights else "") + ")")
     if not report.errors:
         _check_cross(report)
     report.fingerprint = digest.hexdigest()
