@@ -165,12 +165,21 @@ def move_to(project: Project, shot_id: str, track: str, start: int) -> Recut:
 
 def insert(project: Project, shot: Shot, track: str, frame: int, text: str = "Insert") -> Recut:
     """Insert ``shot`` at ``frame`` on ``track``: every clip starting at or after it moves later (sync, unlocked tracks)."""
-    _refuse_new(project, shot, track)
-    length = shot.frames(project.fps)
+    return insert_many(project, [shot], track, frame, text)
+
+
+def insert_many(project: Project, shots: list[Shot], track: str, frame: int, text: str = "Insert") -> Recut:
+    """Insert ``shots`` one after the other from ``frame`` on ``track``, rippling every unlocked track once."""
+    for shot in shots:
+        _refuse_new(project, shot, track)
+    lengths = {shot.id: shot.frames(project.fps) for shot in shots}
     where = positions(project)
-    music = sync_shift(project, where, frame, length)
-    where[shot.id] = (track, frame)
-    return Recut(entries_for(project, where, {shot.id: length}), added=[shot], text=text, music=music)
+    music = sync_shift(project, where, frame, sum(lengths.values()))
+    at = frame
+    for shot in shots:
+        where[shot.id] = (track, at)
+        at += lengths[shot.id]
+    return Recut(entries_for(project, where, lengths), added=list(shots), text=text, music=music)
 
 
 def _refuse_new(project: Project, shot: Shot, track: str) -> None:

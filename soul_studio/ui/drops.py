@@ -66,12 +66,13 @@ def _character_name(project: Project, image: Path) -> str:
 
 
 def drop_edit(project: Project, paths: list[str | os.PathLike[str]], index: int | None = None,
-              target_shot: str | None = None) -> Edit | None:
+              target_shot: str | None = None, frame: int | None = None) -> Edit | None:
     """What dropping ``paths`` on the timeline does, as one undoable edit.
 
     On an existing shot: an image re-casts it (finding or creating the character), an
     audio file replaces its dialogue. On empty track: one new shot per audio file (or
-    one silent shot for an image alone), inserted at ``index``.
+    one silent shot for an image alone), inserted at ``index``, or inserted on V1 at
+    ``frame`` with every unlocked track following (sync lock, as an NLE's insert edit).
     """
     images, audio = split_media(paths)
     if not images and not audio:
@@ -113,15 +114,22 @@ def drop_edit(project: Project, paths: list[str | os.PathLike[str]], index: int 
             character = project.characters[0]
         position = index
         sources: list[Path | None] = list(audio) if audio else [None]
+        new: list[Shot] = []
         for path in sources:
             shot = Shot(character_id=character.id if character else None)
-            shot.name = f"Shot {len(project.shots) + len([e for e in edits if isinstance(e, AddShot)]) + 1}"
+            shot.name = f"Shot {len(project.shots) + len(new) + 1}"
             if path is not None:
                 shot.audio = project.relative(path)
                 shot.audio_length = durations[path]
-            edits.append(AddShot(shot, index=position))
+            new.append(shot)
+            if frame is None:
+                edits.append(AddShot(shot, index=position))
             if position is not None:
                 position += 1
+        if frame is not None:
+            from soul_studio.project.cutting import insert_many
+
+            edits.append(insert_many(project, new, "V1", frame, text="Insert Media"))
     if not edits:
         return None
     return CompoundEdit(edits, text="Drop Media") if len(edits) > 1 else edits[0]

@@ -145,3 +145,17 @@ def test_reordering_cannot_move_a_clip_on_a_locked_line(qtbot, studio, reply_ove
     studio.actions["undo"].trigger()  # unlock: now the same drag reorders
     _drag(view, QPoint(int(rect_a.center().x()), y), int(rect_b.right()) - 5 - int(rect_a.center().x()))
     assert [sid for sid, (t, *_) in sorted(_spans(project).items(), key=lambda kv: kv[1][1]) if t == "V1"] == [a2, a1]
+
+
+def test_media_dropped_between_clips_is_an_insert_that_keeps_v2_in_sync(qtbot, studio, reply_over_cut, make_audio):
+    from tests.ui.conftest import drop_files
+
+    a1, a2, ben = reply_over_cut
+    project = studio.document.project
+    view = studio.timeline.view
+    x = int(view.shot_rect(a1).left() + 30 * PPF)  # past the middle of Ada's first line, on the empty V2 row
+    drop_files(view, [make_audio("new.wav", 1.0)], QPoint(x, int(view.row_rect("V2").center().y())))
+    (new,) = set(project.shots) - {a1, a2, ben}
+    assert _spans(project) == {a1: ("V1", 0, 48), new: ("V1", 48, 72), a2: ("V1", 72, 120), ben: ("V2", 96, 120)}
+    studio.actions["undo"].trigger()
+    assert _spans(project) == {a1: ("V1", 0, 48), a2: ("V1", 48, 96), ben: ("V2", 72, 96)}

@@ -585,8 +585,17 @@ class TimelineView(QGraphicsView):
         index = None if target else self.layout.insertion_index(frame_f)
         if index is not None and index >= len(self.layout.placements):
             index = None
+        at = None  # between clips: an insert edit on V1 at the cut before the drop, every unlocked track following
+        if index is not None:
+            v1 = [p for p in self.layout.placements if p.track == "V1"]
+            n = self.layout.insertion_index(frame_f, track="V1")
+            at = v1[n - 1].end if n > 0 else 0
         try:
-            edit = drop_edit(self.project, paths, index=index, target_shot=target)
+            edit = drop_edit(self.project, paths, index=index, target_shot=target, frame=at)
+        except CutError as exc:  # the line's dialogue track or V1 is locked
+            self.message.emit(str(exc))
+            event.ignore()
+            return
         except MediaError as exc:
             self.error.emit("Cannot use the dropped file", str(exc))
             event.ignore()
