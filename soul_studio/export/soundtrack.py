@@ -122,8 +122,9 @@ def plan_soundtrack(project: Project, cut: Cut, take_audio: bool = False) -> lis
         assert seg.shot is not None
         if dialogue_track(seg.shot.character_id) in audible:
             pieces.extend(_line_pieces(project, seg, cut.fps, take_audio))
-    for seg in hidden_dialogue(project, cut):  # lines under a clip of the track above are heard too
-        if seg.shot is not None and dialogue_track(seg.shot.character_id) in audible:
+    for seg in cut.covered():  # lines under a clip of the track above are heard too, selections included
+        if seg.shot is not None and (seg.shot.audio or seg.shot.partner_audio) and \
+                dialogue_track(seg.shot.character_id) in audible:
             pieces.extend(_line_pieces(project, seg, cut.fps, False))
     if MUSIC_TRACK in audible and not cut.selection:
         pieces.extend(_music_pieces(project, cut))
@@ -158,30 +159,6 @@ def build_soundtrack(project: Project, cut: Cut, take_audio: bool = False,
         track[:, piece.at : piece.at + n] += samples[:, :n]
     np.clip(track, -1.0, 1.0, out=track)
     return AudioClip(track, DELIVERY_RATE)
-
-
-def hidden_dialogue(project: Project, cut: Cut) -> list[Segment]:
-    """Stretches of dialogue whose picture is covered by an upper video track (overlapping lines)."""
-    if cut.selection:
-        return []
-    shown: dict[str, list[tuple[int, int]]] = {}
-    for seg in cut.shots():
-        assert seg.shot is not None
-        first = seg.placement_start + seg.offset
-        shown.setdefault(seg.shot.id, []).append((first, first + seg.length))
-    lo, hi = cut.timeline_start, cut.timeline_start + cut.length
-    out: list[Segment] = []
-    for p in project.placements():
-        if not p.shot.audio:
-            continue
-        free = [(max(p.start, lo), min(p.end, hi))]
-        for a, b in shown.get(p.shot.id, []):
-            free = [piece for s, e in free for piece in ((s, min(e, a)), (max(s, b), e)) if piece[1] > piece[0]]
-        for s, e in free:
-            if e > s:
-                out.append(Segment("shot", s - lo, e - s, shot=p.shot, index=p.index, offset=s - p.start,
-                                   placement_start=p.start, shot_length=p.length, name=p.shot.name))
-    return out
 
 
 def write_bwf(path: str | os.PathLike[str], clip: AudioClip, time_reference: int, description: str = "") -> None:

@@ -118,3 +118,22 @@ def test_full_timeline_files_keep_tracks_and_the_edl_plays_the_picture(layered, 
     assert [(e[1], e[6], e[7]) for e in events] == [
         ("ANAA0001", "01:00:00:00", "01:00:00:12"), ("BENA0002", "01:00:00:12", "01:00:01:06"),
         ("BL", "01:00:01:06", "01:00:01:12"), ("ANAA0003", "01:00:01:12", "01:00:02:00")]
+
+
+def test_a_selection_keeps_the_line_heard_under_the_picture_above(layered, tmp_path):
+    """Ana's 440 Hz line goes on under Ben's V2 picture, in a selection as in the full cut."""
+    import numpy as np
+
+    from tests.export.conftest import decode_audio
+
+    def level(sound: np.ndarray, freq: float, a: float, b: float) -> float:
+        piece = sound.mean(axis=0)[int(a * 48_000):int(b * 48_000)]
+        t = np.arange(piece.size) / 48_000
+        return float(abs(np.dot(piece, np.exp(-2j * np.pi * freq * t))) / max(1, piece.size))
+
+    for shots in (ALL_REVERSED, None):
+        sound = decode_audio(export_project(layered, "mp4", tmp_path / f"sel{len(shots or [])}.mp4",
+                                            opts(shots=shots)).path)
+        # frames 12-24 (0.5-1.0 s): Ben's picture and line, with Ana's line under it
+        assert level(sound, 440.0, 0.55, 0.95) > 0.05, shots
+        assert level(sound, 660.0, 0.55, 0.95) > 0.05, shots
