@@ -1,17 +1,20 @@
 """The Cast panel's face picker: the portrait with every face found, click one to make it speak.
 
 The faces come from the sketch engine's own analysis (MediaPipe's face mesh, cached per
-picture), run on a worker thread so the panel never waits for it. Faces are numbered
+picture), run on a worker thread so the panel never waits for it; the worker only puts
+its answer in a queue the panel polls, so it never touches a widget Qt may already have
+deleted (a window closed while a portrait is analysed). Faces are numbered
 left to right from 1, as the render log and the command line name them; the face that
 speaks is outlined in the accent colour.
 """
 
 from __future__ import annotations
 
+import queue
 import threading
 from pathlib import Path
 
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QMouseEvent, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
@@ -28,12 +31,20 @@ def find_faces(path: Path) -> tuple[Faces, int | None]:
     return faces, analysis.face_index
 
 
+def _analyse(path: Path, answers: queue.SimpleQueue[tuple[str, Faces, int | None]]) -> None:
+    """Worker thread: the faces of ``path`` into ``answers`` (none for an unreadable picture)."""
+    try:
+        faces, auto = find_faces(path)
+    except Exception:  # noqa: BLE001 - an unreadable picture simply shows no faces
+        faces, auto = [], None
+    answers.put((str(path), faces, auto))
+
+
 class FacePicker(QWidget):
     """Shows one portrait and its faces; emits :attr:`face_chosen` (0-based) on a click."""
 
     face_chosen = Signal(int)
     analysed = Signal(str)  # the portrait path whose faces just arrived
-    _done = Signal(str, object, object)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -46,7 +57,11 @@ class FacePicker(QWidget):
         self._auto: int | None = None
         self._chosen: int | None = None
         self._known: dict[str, tuple[Faces, int | None]] = {}
-        self._done.connect(self._arrived)
+        self._answers: queue.SimpleQueue[tuple[str, Faces, int | None]] = queue.SimpleQueue()
+        self._waiting = 0
+        self._poll = QTimer(self)
+        self._poll.setInterval(30)
+        self._poll.timeout.connect(self._collect)
 
     # -------------------------------------------------------------- state
     @property
@@ -76,16 +91,23 @@ class FacePicker(QWidget):
             if key in self._known:
                 self._faces, self._auto = self._known[key]
             else:
-                threading.Thread(target=self._analyse, args=(path,), name="face-picker", daemon=True).start()
+                self._waiting += 1
+                self._poll.start()
+                answers = self._answers  # the worker holds the queue, never the widget
+                threading.Thread(target=_analyse, args=(path, answers), name="face-picker", daemon=True).start()
         self.updateGeometry()
         self.update()
 
-    def _analyse(self, path: Path) -> None:
-        try:
-            faces, auto = find_faces(path)
-        except Exception:  # noqa: BLE001 - an unreadable picture simply shows no faces
-            faces, auto = [], None
-        self._done.emit(str(path), faces, auto)
+    def _collect(self) -> None:
+        while True:
+            try:
+                key, faces, auto = self._answers.get_nowait()
+            except queue.Empty:
+                break
+            self._waiting -= 1
+            self._arrived(key, faces, auto)
+        if self._waiting <= 0:
+            self._poll.stop()
 
     def _arrived(self, key: str, faces: Faces, auto: int | None) -> None:
         self._known[key] = (faces, auto)

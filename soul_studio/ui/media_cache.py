@@ -11,7 +11,7 @@ import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
@@ -110,6 +110,7 @@ class MediaCache(QObject):
         self._errors: dict[str, str] = {}
         self._readers: OrderedDict[str, _FrameReader] = OrderedDict()
         self._closed = False
+        self._running: set[Future[None]] = set()
         self.ready.connect(self._noop, Qt.ConnectionType.QueuedConnection)
 
     def _noop(self, *_args: object) -> None:
@@ -157,7 +158,13 @@ class MediaCache(QObject):
                 self.ready.emit(kind, key)
 
         future: Future[None] = (pool or self._pool).submit(run)
-        del future
+        with self._lock:
+            self._running.add(future)
+        future.add_done_callback(self._finished)
+
+    def _finished(self, future: Future[None]) -> None:
+        with self._lock:
+            self._running.discard(future)
 
     def pending(self) -> int:
         with self._lock:
@@ -181,10 +188,15 @@ class MediaCache(QObject):
             for key in [k for k in self._errors if k.startswith(prefix)]:
                 del self._errors[key]
 
-    def shutdown(self) -> None:
+    def shutdown(self, grace_s: float = 3.0) -> None:
+        """Stop the workers: queued work is dropped, work under way gets ``grace_s`` to finish,
+        so no worker signals a cache that Qt has already deleted with its window."""
         self._closed = True
         self._pool.shutdown(wait=False, cancel_futures=True)
         self._frame_pool.shutdown(wait=False, cancel_futures=True)
+        with self._lock:
+            running = list(self._running)
+        wait(running, timeout=grace_s)
         for reader in self._readers.values():
             with reader.lock:
                 reader.close()
