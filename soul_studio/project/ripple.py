@@ -10,6 +10,8 @@ the edit is refused. Pure Python; each function returns one :class:`Recut`.
 
 from __future__ import annotations
 
+from typing import Any
+
 from soul_studio.project.cutting import CutError, Recut, entries_for, length_after, positions, refuse_locked, sync_shift
 from soul_studio.project.edits import trim_shot
 from soul_studio.project.model import Project
@@ -39,6 +41,40 @@ def ripple_trim(project: Project, shot_id: str, head_frames: int = 0, tail_frame
                            "or trim less") from exc
         raise CutError("a clip on a locked track is in the way of that ripple; trim less or unlock it") from exc
     return Recut(entries, changes={shot_id: changes}, text="Ripple Trim", music=music)
+
+
+# Fields that change a clip at its head: the edit point is its start, as for a head trim.
+_HEAD_FIELDS = {"audio_in", "handle_head"}
+
+
+def ripple_fields(project: Project, shot_id: str, changes: dict[str, Any], text: str = "Edit Shot") -> Recut | None:
+    """Field edits that change a clip's length (audio in/out, handles, hold) as a ripple in sync.
+
+    The Inspector's way to trim: later clips on every unlocked track follow, as with a
+    dragged edge; the edit point is the clip's start for a change at its head (in point,
+    pause before the line), else its end. None when the clip is not on the timeline or
+    its length does not change (a plain field edit does then).
+    """
+    me = next((p for p in project.placements() if p.shot.id == shot_id), None)
+    if me is None:
+        return None
+    length = length_after(project, shot_id, changes)
+    delta = length - me.length
+    if not delta:
+        return None
+    refuse_locked(project, [shot_id], "a length change")
+    where = positions(project)
+    at = me.start if _HEAD_FIELDS & set(changes) else me.end  # a pause before the line moves what answers it
+    music = sync_shift(project, where, at, delta, skip={shot_id})
+    try:
+        entries = entries_for(project, where, {shot_id: length})
+    except CutError as exc:
+        across = next((p.track for p in project.placements() if p.track != me.track and p.start < at < p.end), None)
+        if across is not None:
+            raise CutError(f"{across} has a clip across the edit point; lock {across} to change "
+                           f"{me.track} alone") from exc
+        raise CutError("a clip on a locked track is in the way; unlock it or make the change smaller") from exc
+    return Recut(entries, changes={shot_id: dict(changes)}, text=text, music=music)
 
 
 def ripple_delete(project: Project, shot_ids: list[str]) -> Recut:

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 from engine.media import MediaError, probe_audio
 from soul_studio.project.edits import SetShotFields
 from soul_studio.project.model import FRAMINGS, Shot
+from soul_studio.project.ripple import ripple_fields
 from soul_studio.ui.document import Document
 from soul_studio.ui.fields import WheelGuard
 from soul_studio.ui.state import EditorState
@@ -41,6 +42,8 @@ from soul_studio.ui.theme import icon
 from soul_studio.ui.two_shot import TwoShotBox
 
 FRAMING_LABELS = {"portrait": "Portrait (head)", "upper_body": "Upper body", "full_body": "Full body"}
+# Fields whose change makes the clip longer or shorter: edited as a ripple that keeps sync.
+_LENGTH_FIELDS = {"audio_in", "audio_out", "handle_head", "handle_tail", "hold_seconds", "audio", "audio_length"}
 
 
 class Inspector(QWidget):
@@ -234,8 +237,9 @@ class Inspector(QWidget):
         if all(getattr(shot, k) == v for k, v in changes.items()):
             return
         try:
-            self.document.push(SetShotFields(shot.id, changes))
-        except (ValueError, AttributeError) as exc:
+            edit = ripple_fields(self.document.project, shot.id, changes) if _LENGTH_FIELDS & set(changes) else None
+            self.document.push(edit or SetShotFields(shot.id, changes))
+        except (ValueError, AttributeError) as exc:  # CutError is a ValueError: a locked track, a collision
             self.error.emit("Cannot change the shot", str(exc))
 
     def _character_chosen(self, _index: int) -> None:

@@ -159,3 +159,33 @@ def test_media_dropped_between_clips_is_an_insert_that_keeps_v2_in_sync(qtbot, s
     assert _spans(project) == {a1: ("V1", 0, 48), new: ("V1", 48, 72), a2: ("V1", 72, 120), ben: ("V2", 96, 120)}
     studio.actions["undo"].trigger()
     assert _spans(project) == {a1: ("V1", 0, 48), a2: ("V1", 48, 96), ben: ("V2", 72, 96)}
+
+
+def _type_seconds(studio, box, text: str) -> None:
+    box.setFocus()
+    box.selectAll()
+    QTest.keyClicks(box, text)
+    QTest.keyClick(box, Qt.Key.Key_Return)
+
+
+def test_a_pause_typed_in_the_inspector_ripples_v2_and_undo_brings_it_back(qtbot, studio, reply_over_cut):
+    a1, a2, ben = reply_over_cut
+    project = studio.document.project
+    studio.editor.select([a2])
+    box = studio.inspector.handle_head
+    _type_seconds(studio, box, "0.5")  # half a second before Ada's second line: Ben's reply over it follows
+    assert _spans(project) == {a1: ("V1", 0, 48), a2: ("V1", 48, 108), ben: ("V2", 84, 108)}
+    QTest.keyClick(box, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # undo, from the field itself
+    assert _spans(project) == {a1: ("V1", 0, 48), a2: ("V1", 48, 96), ben: ("V2", 72, 96)}
+    assert project.shots[a2].handle_head == 0.0
+    qtbot.waitUntil(lambda: box.value() == 0.0, timeout=2000)  # the Inspector shows the undone value
+    # A reaction after her line is added at its end: the reply over her words stays where it is.
+    _type_seconds(studio, studio.inspector.handle_tail, "0.5")
+    assert _spans(project) == {a1: ("V1", 0, 48), a2: ("V1", 48, 108), ben: ("V2", 72, 96)}
+    # With V2 locked a pause before her first line ripples V1 alone.
+    QTest.keyClick(box, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    _lock(studio, "V2")
+    studio.editor.select([a1])
+    _type_seconds(studio, studio.inspector.handle_head, "1")
+    spans = _spans(project)
+    assert spans[ben] == ("V2", 72, 96) and spans[a1] == ("V1", 0, 72) and spans[a2] == ("V1", 72, 120)
