@@ -47,6 +47,19 @@ def entries_for(project: Project, where: Positions, lengths: dict[str, int] | No
     return out
 
 
+def starts_of(project: Project, entries: list[TimelineEntry], lengths: dict[str, int] | None = None) -> Positions:
+    """Where ``entries`` put every clip (the inverse of :func:`entries_for`): what an edit would do, shown first."""
+    lengths = lengths or {}
+    cursors: dict[str, int] = {}
+    out: Positions = {}
+    for e in entries:
+        start = cursors.get(e.track, 0) + e.gap_before
+        out[e.shot_id] = (e.track, start)
+        length = lengths[e.shot_id] if e.shot_id in lengths else project.shots[e.shot_id].frames(project.fps)
+        cursors[e.track] = start + length
+    return out
+
+
 @dataclass
 class Recut(Edit):
     """Replace the timeline's entries, adding/removing shots and changing shot fields, as one step."""

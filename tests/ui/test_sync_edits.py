@@ -189,3 +189,27 @@ def test_a_pause_typed_in_the_inspector_ripples_v2_and_undo_brings_it_back(qtbot
     _type_seconds(studio, studio.inspector.handle_head, "1")
     spans = _spans(project)
     assert spans[ben] == ("V2", 72, 96) and spans[a1] == ("V1", 0, 72) and spans[a2] == ("V1", 72, 120)
+
+
+def test_a_ripple_drag_shows_where_the_other_tracks_go_before_release(qtbot, studio, reply_over_cut, tmp_path):
+    a1, a2, ben = reply_over_cut
+    view = studio.timeline.view
+    rect = view.shot_rect(a1)
+    tail = QPoint(int(rect.right()) - 2, int(rect.center().y()))
+    QTest.mousePress(view.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, tail)
+    QTest.mouseMove(view.viewport(), tail - QPoint(6 * int(PPF), 0))
+    QTest.mouseMove(view.viewport(), tail - QPoint(12 * int(PPF), 0))
+    assert view.drag is not None and view.drag.followers == {a2: 36, ben: 60}  # V1 and V2 follow, live
+    view.viewport().grab().save(str(tmp_path / "ripple_drag.png"))
+    QTest.mouseRelease(view.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                       tail - QPoint(12 * int(PPF), 0))
+    assert _spans(studio.document.project) == {a1: ("V1", 0, 36), a2: ("V1", 36, 84), ben: ("V2", 60, 84)}
+    # Alt: a roll moves only the cut, so nothing else is shown moving
+    rect = view.shot_rect(a1)
+    tail = QPoint(int(rect.right()) - 2, int(rect.center().y()))
+    alt = Qt.KeyboardModifier.AltModifier
+    QTest.mousePress(view.viewport(), Qt.MouseButton.LeftButton, alt, tail)
+    QTest.mouseMove(view.viewport(), tail + QPoint(3 * int(PPF), 0))
+    QTest.mouseMove(view.viewport(), tail + QPoint(6 * int(PPF), 0))
+    assert view.drag is not None and view.drag.followers == {}
+    QTest.mouseRelease(view.viewport(), Qt.MouseButton.LeftButton, alt, tail + QPoint(6 * int(PPF), 0))

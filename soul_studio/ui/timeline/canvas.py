@@ -16,7 +16,7 @@ from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics, QImage, QPainter,
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
 from engine.timebase import frames_to_seconds
-from soul_studio.project.model import Placement
+from soul_studio.project.model import Placement, dialogue_track
 from soul_studio.ui.media_cache import PEAKS_PER_SECOND
 from soul_studio.ui.theme import COLORS, STATE_LABELS, color
 from soul_studio.ui.timeline.layout import VIDEO_Y
@@ -39,6 +39,8 @@ class DragPreview:
     start: int = 0
     end: int = 0
     track: str = "V1"
+    followers: dict[str, int] = field(default_factory=dict)  # a ripple: shot id → the start it moves to
+    blocked: str = ""  # why the edit shown would be refused (a locked track in the way)
 
 
 def frame_rect(painter: QPainter, rect: QRectF, colour: QColor, width: float = 1.0) -> None:
@@ -343,4 +345,19 @@ class TrackCanvas(QGraphicsItem):
             painter.setBrush(QColor(243, 163, 59, 30))
             painter.drawRect(rect)
             edge_x = rect.left() if drag.edge == "head" else rect.right()
-            painter.fillRect(QRectF(edge_x - 2, VIDEO_Y - 4, 4, rect.height() + 8), accent)
+            painter.fillRect(QRectF(edge_x - 2, VIDEO_Y - 4, 4, rect.height() + 8),
+                             QColor(220, 70, 60) if drag.blocked else accent)
+            self._paint_followers(painter, drag)
+
+    def _paint_followers(self, painter: QPainter, drag: DragPreview) -> None:
+        """Ghosts where a ripple moves the clips after the edit point, on every track they use."""
+        layout = self.view.layout
+        painter.setPen(QPen(color("selection"), 1, Qt.PenStyle.DashLine))
+        painter.setBrush(QColor(243, 163, 59, 35))
+        for shot_id, start in drag.followers.items():
+            p = layout.placement_of(shot_id)
+            if p is None:
+                continue
+            for row in (layout.rows_by_key.get(p.track), layout.rows_by_key.get(dialogue_track(p.shot.character_id))):
+                if row is not None:
+                    painter.drawRect(QRectF(layout.x(start), row.y + 6, layout.x(p.length), row.h - 12))

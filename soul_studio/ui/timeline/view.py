@@ -26,7 +26,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QFrame, QGraphicsLineItem, QGraphicsScene, QGraphicsView, QWidget
 
 from engine.media import MediaError
-from soul_studio.project.cutting import CutError, locked_moved, move_to, roll_edit, track_name
+from soul_studio.project.cutting import CutError, locked_moved, move_to, roll_edit, starts_of, track_name
 from soul_studio.project.edits import AddMusicClip, Edit, MoveShot, trim_shot
 from soul_studio.project.edits_extra import CompoundEdit
 from soul_studio.project.model import MusicClip, Project, Shot, audible_tracks, dialogue_track
@@ -405,9 +405,25 @@ class TimelineView(QGraphicsView):
             edit = trim_shot(self.project, shot_id, tail_frames=delta, handles=True)
         new_len = self._length_after(shot_id, edit)
         if edge == "head":
-            start = p.end - new_len
-            return DragPreview("trim", [shot_id], edge="head", start=start, end=p.end)
-        return DragPreview("trim", [shot_id], edge="tail", start=p.start, end=p.start + new_len)
+            preview = DragPreview("trim", [shot_id], edge="head", start=p.end - new_len, end=p.end)
+        else:
+            preview = DragPreview("trim", [shot_id], edge="tail", start=p.start, end=p.start + new_len)
+        if not self._press_mods & Qt.KeyboardModifier.AltModifier and new_len != p.length:
+            self._ripple_followers(preview, shot_id, p.length - new_len)
+        return preview
+
+    def _ripple_followers(self, preview: DragPreview, shot_id: str, cut: int) -> None:
+        """Where the ripple this trim makes would move the other clips (or why it would be refused)."""
+        try:
+            head, tail = (cut, 0) if preview.edge == "head" else (0, cut)
+            recut = ripple_trim(self.project, shot_id, head_frames=head, tail_frames=tail)
+        except ValueError as exc:
+            preview.blocked = str(exc)
+            return
+        now = {q.shot.id: q.start for q in self.layout.placements}
+        moved = starts_of(self.project, recut.entries, {shot_id: preview.end - preview.start})
+        preview.followers = {sid: start for sid, (_t, start) in moved.items()
+                             if sid != shot_id and now.get(sid) is not None and now[sid] != start}
 
     def _length_after(self, shot_id: str, edit: Edit) -> int:
         shot = self.project.shots[shot_id]
