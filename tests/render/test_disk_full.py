@@ -59,3 +59,22 @@ def test_a_full_drive_fails_the_shot_clearly_and_leaves_nothing(tmp_path, second
     assert "in the studio, the engine's traceback" not in err
     assert hashlib.sha256(scene.read_bytes()).hexdigest() == before  # nothing landed, so nothing changed
     assert os.listdir(scene.parent / "takes") == [] and leftovers(scene, tmpdir) == []
+
+
+@pytest.mark.parametrize("seconds", [70.0, 2.0], ids=["spooled", "held"])
+def test_a_read_only_takes_folder_fails_the_shot_clearly_and_leaves_the_project(tmp_path, read_only, seconds):
+    scene = tiny_demo(tmp_path / "scene", shots=1)
+    _long_line(scene, seconds)
+    (scene.parent / "takes").mkdir(exist_ok=True)
+    before = hashlib.sha256(scene.read_bytes()).hexdigest()
+    read_only(scene.parent / "takes")
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TMPDIR": str(tmpdir), "SOUL_STUDIO_LOG_DIR": str(tmp_path / "log")}
+    done = subprocess.run([sys.executable, "-m", "soul_studio.cli", "render", str(scene), "--quality", "draft",
+                           "--quiet"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    err = done.stderr
+    assert done.returncode == 1 and "Errno" not in err and "Traceback" not in err, err
+    assert f"the takes folder {scene.parent / 'takes'} cannot be written" in err and "make that folder writable" in err
+    assert hashlib.sha256(scene.read_bytes()).hexdigest() == before
+    assert os.listdir(scene.parent / "takes") == [] and leftovers(scene, tmpdir) == []
