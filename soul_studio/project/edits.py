@@ -327,7 +327,33 @@ def trim_shot(project: Project, shot_id: str, head_frames: int = 0, tail_frames:
 
 
 # What a split changes on the shot that keeps the head half.
-_SPLIT_FIELDS = ("audio", "audio_in", "audio_out", "audio_length", "hold_seconds", "handle_head", "handle_tail", "text")
+_SPLIT_FIELDS = ("audio", "audio_in", "audio_out", "audio_length", "hold_seconds", "handle_head", "handle_tail", "text",
+                 "partner_audio", "partner_audio_in", "partner_audio_out", "partner_audio_length")
+_EPS = 1e-6  # seconds: handles are stored to 6 digits, so a cut on the frame where the line starts counts as that frame
+
+
+def _all_silence(half: Shot, seconds: float) -> None:
+    """Make a split half a silent hold of ``seconds`` (a pause or a reaction with no words in it)."""
+    half.audio, half.audio_in, half.audio_out, half.audio_length = None, 0.0, None, None
+    half.partner_audio, half.partner_audio_in, half.partner_audio_out, half.partner_audio_length = None, 0.0, None, None
+    half.handle_head = half.handle_tail = 0.0
+    half.hold_seconds, half.text = seconds, ""
+
+
+def _cut_line(shot: Shot, head: Shot, tail: Shot, prefix: str, into: float) -> None:
+    """Divide the line ``prefix`` + ``audio`` ``into`` seconds after it starts; a line already over
+    by then stays whole in the head half and the tail half has none."""
+    if not getattr(shot, prefix + "audio"):
+        return
+    start = getattr(shot, prefix + "audio_in")
+    end = getattr(shot, prefix + "audio_out")
+    end = end if end is not None else getattr(shot, prefix + "audio_length")
+    if end is not None and start + into >= end - _EPS:
+        for key, value in (("audio", None), ("audio_in", 0.0), ("audio_out", None), ("audio_length", None)):
+            setattr(tail, prefix + key, value)
+        return
+    setattr(head, prefix + "audio_out", start + into)
+    setattr(tail, prefix + "audio_in", start + into)
 
 
 @dataclass
@@ -361,19 +387,20 @@ class SplitShot(Edit):
         tail.picked_take = None
         tail.id = self.new_shot_id or shot.id + "b"
         tail.name = (shot.name or "Shot") + " (split)"
-        if shot.audio and offset < shot.handle_head:  # a cut inside the pause: the head half is all pause
-            head.audio, head.audio_in, head.audio_out, head.audio_length = None, 0.0, None, None
-            head.handle_head = head.handle_tail = 0.0
-            head.hold_seconds, head.text = offset, ""
-            tail.handle_head = shot.handle_head - offset
-        elif shot.audio:
-            cut = max(shot.audio_in + frames_to_seconds(1, project.fps), shot.audio_in + offset - shot.handle_head)
-            tail.audio_in = cut
-            head.audio_out = cut
-            head.handle_tail, tail.handle_head = 0.0, 0.0
-        else:
+        line = shot.line_seconds
+        if line is None:
             tail.hold_seconds = shot.hold_seconds - offset
             head.hold_seconds = offset
+        elif offset <= shot.handle_head + _EPS:  # inside the pause, or at the line's start: the head is all pause
+            _all_silence(head, offset)
+            tail.handle_head = max(0.0, shot.handle_head - offset)
+        elif offset >= shot.handle_head + line - _EPS:  # inside the reaction after the line: the tail is all reaction
+            head.handle_tail = offset - shot.handle_head - line
+            _all_silence(tail, frames_to_seconds(placement.length - cut_frames, project.fps))
+        else:  # inside the line: each line (a two-shot's partner's too) is cut at the same moment
+            head.handle_tail, tail.handle_head = 0.0, 0.0
+            for prefix in ("", "partner_"):
+                _cut_line(shot, head, tail, prefix, offset - shot.handle_head)
         return head, tail, cut_frames
 
     def apply(self, project: Project) -> None:
