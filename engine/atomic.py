@@ -8,9 +8,14 @@ ordinary file would (an existing file keeps its own).
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from pathlib import Path
+
+# The longest file name (in bytes) Linux, macOS and Windows file systems take.
+NAME_MAX = 255
+_RANDOM = 8  # characters mkstemp adds
 
 
 def file_mode(target: str | os.PathLike[str]) -> int:
@@ -23,14 +28,36 @@ def file_mode(target: str | os.PathLike[str]) -> int:
         return 0o666 & ~umask
 
 
+def fit_name(stem: str, extra: int) -> str:
+    """``stem``, or a shortened form of it, so that ``extra`` more bytes still make a legal name.
+
+    A project may be named right up to the limit, while its backups, autosave, lock and
+    temp files add a few dozen bytes: those names keep the start of the stem and a short
+    hash of all of it (``Long name…~1a2b3c4d``), so they stay distinct and predictable.
+    """
+    raw = stem.encode("utf-8", "surrogateescape")
+    if len(raw) + extra <= NAME_MAX:
+        return stem
+    tag = "~" + hashlib.sha256(raw).hexdigest()[:8]
+    keep = max(0, NAME_MAX - extra - len(tag))
+    return raw[:keep].decode("utf-8", "ignore") + tag
+
+
+def _fit_prefix(prefix: str, suffix: str) -> str:
+    """Shorten a temp file's ``prefix`` (its leading dot kept) so prefix + random + suffix fits."""
+    extra = len(suffix.encode("utf-8", "surrogateescape")) + _RANDOM
+    if len(prefix.encode("utf-8", "surrogateescape")) + extra <= NAME_MAX:
+        return prefix
+    dot = "." if prefix.startswith(".") else ""
+    return dot + fit_name(prefix[len(dot):].rstrip("."), extra + len(dot) + 1) + "."
+
+
 def temp_beside(path: str | os.PathLike[str], prefix: str | None = None, suffix: str | None = None) -> Path:
     """Create an empty temp file next to ``path`` (``.STEM.XXXX.partial.EXT`` by default)."""
     target = Path(path)
-    fd, tmp = tempfile.mkstemp(
-        prefix=prefix if prefix is not None else f".{target.stem}.",
-        suffix=suffix if suffix is not None else ".partial" + target.suffix,
-        dir=target.parent,
-    )
+    suffix = suffix if suffix is not None else ".partial" + target.suffix
+    prefix = prefix if prefix is not None else f".{target.stem}."
+    fd, tmp = tempfile.mkstemp(prefix=_fit_prefix(prefix, suffix), suffix=suffix, dir=target.parent)
     try:
         os.fchmod(fd, file_mode(target))
     finally:

@@ -3,7 +3,8 @@
 The bundle has one executable, so it also plays the roles a Python install gives to
 other commands: the studio starts its engine as ``<python> -m engine serve``, and in the
 bundle ``<python>`` is this executable, so ``-m engine ...`` is routed to the engine.
-``--smoke-test [PROJECT]`` opens the main window offscreen on a project (the demo by
+``-c CODE`` runs ``CODE`` as ``python -c`` would (the engine asks torch about the GPU
+in such a child). ``--smoke-test [PROJECT]`` opens the main window offscreen on a project (the demo by
 default), waits until it is shown, prints ``OK`` and quits: the installer's self-check.
 Everything else is the ``soul-studio`` command line; with no arguments the studio opens.
 """
@@ -63,6 +64,10 @@ def main(argv: list[str] | None = None) -> int:
         from engine.__main__ import main as engine_main
 
         return int(engine_main(args[2:]) or 0)
+    if args[:1] == ["-c"] and len(args) > 1:  # ``<python> -c CODE``: the engine's GPU query in a child
+        sys.argv = ["-c", *args[2:]]
+        exec(compile(args[1], "<string>", "exec"), {"__name__": "__main__"})  # noqa: S102 - what python -c does
+        return 0
     if args[:1] == ["--smoke-test"]:
         return smoke_test(args[1:])
     from soul_studio.cli import main as cli_main

@@ -16,6 +16,7 @@ Nothing here knows a particular model: the soul and infinitetalk backends share 
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -334,9 +335,12 @@ def _child_cuda_device(timeout: float = QUERY_TIMEOUT_S) -> tuple[bool, str, flo
         out = subprocess.run([sys.executable, "-c", _QUERY], capture_output=True, text=True, timeout=timeout,
                              stdin=subprocess.DEVNULL)
         ok, name, total = json.loads(out.stdout.strip().splitlines()[-1])
-        return bool(ok), str(name), float(total)
     except (OSError, subprocess.SubprocessError, ValueError, IndexError, TypeError):
         return False, "", 0.0  # torch or the driver is broken there: no usable GPU here either
+    if ok is not True or not isinstance(name, str) or isinstance(total, bool) or not isinstance(total, int | float) \
+            or not math.isfinite(total) or total <= 0:
+        return False, "", 0.0  # an answer of the wrong shape is no GPU, never a made-up one
+    return True, name, float(total)
 
 
 def cuda_device(isolated: bool = False) -> tuple[bool, str, float]:

@@ -24,7 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from soul_studio.export.options import ExportError
+from soul_studio.project.lock import lock_path
 from soul_studio.project.model import Project
+from soul_studio.project.storage import autosave_path
 
 MARKER_SUFFIX = ".soul-export.json"
 TRASH_FOLDER = ".soul-trash"
@@ -48,7 +50,7 @@ def owned_paths(project: Project) -> tuple[list[Path], list[Path]]:
     folders: list[Path] = []
     if project.path is not None:
         p = project.path
-        files += [p, p.with_name(f".{p.name}.autosave"), p.with_name(f".{p.name}.lock")]
+        files += [p, autosave_path(p), lock_path(p)]
     folder = project.folder
     if folder is not None:
         folders += [folder / name for name in _OWNED_FOLDERS]

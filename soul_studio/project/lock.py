@@ -22,6 +22,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from engine.atomic import fit_name
 from soul_studio.project.errors import ProjectError
 
 try:
@@ -49,7 +50,7 @@ class ProjectLocked(ProjectError):
 
 def lock_path(project_path: str | os.PathLike[str]) -> Path:
     p = Path(project_path)
-    return p.with_name(f".{p.name}.lock")
+    return p.with_name(f".{fit_name(p.name, len('..lock'))}.lock")
 
 
 def pid_alive(pid: int) -> bool:

@@ -121,12 +121,17 @@ def _v2_to_v3(data: dict[str, Any]) -> dict[str, Any]:
         frames = int(round(head * fps))
         moved = []
         for take in takes:
-            if isinstance(take, dict) and isinstance(take.get("offset", 0), int):
+            if isinstance(take, dict) and _whole(take.get("offset", 0)):
                 take = {**take, "offset": int(take.get("offset", 0)) - frames}
-            moved.append(take)
+            moved.append(take)  # anything else is left as it is, for the validation to name
         shots[i] = {**shot, "takes": moved}
     return data
 
 
 def _finite(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _whole(value: Any) -> bool:
+    """A whole number of frames (``3`` or ``3.0``, not ``true``) small enough to shift exactly."""
+    return _finite(value) and value == int(value) and abs(value) < 2**53

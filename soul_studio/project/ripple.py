@@ -14,7 +14,7 @@ from typing import Any
 
 from soul_studio.project.cutting import CutError, Recut, entries_for, length_after, positions, refuse_locked, sync_shift
 from soul_studio.project.edits import trim_shot
-from soul_studio.project.model import Project
+from soul_studio.project.model import Placement, Project
 
 
 def ripple_trim(project: Project, shot_id: str, head_frames: int = 0, tail_frames: int = 0,
@@ -27,20 +27,7 @@ def ripple_trim(project: Project, shot_id: str, head_frames: int = 0, tail_frame
         raise CutError("that shot is not on the timeline")
     refuse_locked(project, [shot_id], "a trim")
     changes = trim_shot(project, shot_id, head_frames=head_frames, tail_frames=tail_frames, handles=handles).changes
-    length = length_after(project, shot_id, changes)
-    delta = length - me.length
-    where = positions(project)
-    at = me.start if head_frames else me.end
-    music = sync_shift(project, where, at, delta, skip={shot_id}) if delta else {}
-    try:
-        entries = entries_for(project, where, {shot_id: length})
-    except CutError as exc:
-        across = next((p.track for p in project.placements() if p.track != me.track and p.start < at < p.end), None)
-        if across is not None:
-            raise CutError(f"{across} has a clip across the edit point; lock {across} to ripple {me.track} alone, "
-                           "or trim less") from exc
-        raise CutError("a clip on a locked track is in the way of that ripple; trim less or unlock it") from exc
-    return Recut(entries, changes={shot_id: changes}, text="Ripple Trim", music=music)
+    return _ripple(project, me, changes, me.start if head_frames else me.end, "Ripple Trim", "ripple", "trim less")
 
 
 # Fields that change a clip at its head: the edit point is its start, as for a head trim.
@@ -58,23 +45,30 @@ def ripple_fields(project: Project, shot_id: str, changes: dict[str, Any], text:
     me = next((p for p in project.placements() if p.shot.id == shot_id), None)
     if me is None:
         return None
-    length = length_after(project, shot_id, changes)
-    delta = length - me.length
-    if not delta:
+    if length_after(project, shot_id, changes) == me.length:
         return None
     refuse_locked(project, [shot_id], "a length change")
-    where = positions(project)
     at = me.start if _HEAD_FIELDS & set(changes) else me.end  # a pause before the line moves what answers it
-    music = sync_shift(project, where, at, delta, skip={shot_id})
+    return _ripple(project, me, dict(changes), at, text, "change", "make the change smaller")
+
+
+def _ripple(project: Project, me: Placement, changes: dict[str, Any], at: int, text: str, verb: str,
+            smaller: str) -> Recut:
+    """``changes`` to ``me`` as one step, everything from ``at`` on every unlocked track moving with its length."""
+    shot_id = me.shot.id
+    length = length_after(project, shot_id, changes)
+    delta = length - me.length
+    where = positions(project)
+    music = sync_shift(project, where, at, delta, skip={shot_id}) if delta else {}
     try:
         entries = entries_for(project, where, {shot_id: length})
     except CutError as exc:
         across = next((p.track for p in project.placements() if p.track != me.track and p.start < at < p.end), None)
         if across is not None:
-            raise CutError(f"{across} has a clip across the edit point; lock {across} to change "
-                           f"{me.track} alone") from exc
-        raise CutError("a clip on a locked track is in the way; unlock it or make the change smaller") from exc
-    return Recut(entries, changes={shot_id: dict(changes)}, text=text, music=music)
+            raise CutError(f"{across} has a clip across the edit point; lock {across} to {verb} {me.track} alone, "
+                           f"or {smaller}") from exc
+        raise CutError(f"a clip on a locked track is in the way; {smaller} or unlock it") from exc
+    return Recut(entries, changes={shot_id: changes}, text=text, music=music)
 
 
 def ripple_delete(project: Project, shot_ids: list[str]) -> Recut:

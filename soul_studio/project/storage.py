@@ -52,7 +52,7 @@ def write_atomic(path: str | os.PathLike[str], data: bytes) -> None:
 
 def autosave_path(path: str | os.PathLike[str]) -> Path:
     p = Path(path)
-    return p.with_name(f".{p.name}.autosave")
+    return p.with_name(f".{atomic.fit_name(p.name, len('..autosave'))}.autosave")
 
 
 def backup_folder(path: str | os.PathLike[str]) -> Path:
@@ -63,13 +63,23 @@ def _stamp() -> str:
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
 
 
+def _stamped(stem: str, kind: str) -> str:
+    """``STEM.KIND-STAMP.soulproj`` (``KIND`` empty: ``STEM.STAMP.soulproj``), short enough for any stem."""
+    tail = f".{kind}{'-' if kind else ''}{_stamp()}{PROJECT_SUFFIX}"
+    return atomic.fit_name(stem, len(tail.encode())) + tail
+
+
+def _backup_stem(path: Path) -> str:
+    return atomic.fit_name(path.stem, len(f".{_stamp()}{PROJECT_SUFFIX}"))
+
+
 def list_backups(path: str | os.PathLike[str]) -> list[Path]:
     """Backups of ``path`` (and of no other project in its folder), oldest first."""
     p = Path(path)
     folder = backup_folder(p)
     if not folder.is_dir():
         return []
-    pattern = re.compile(re.escape(p.stem) + r"\." + _STAMP + re.escape(PROJECT_SUFFIX))
+    pattern = re.compile(re.escape(_backup_stem(p)) + r"\." + _STAMP + re.escape(PROJECT_SUFFIX))
     return sorted(f for f in folder.iterdir() if pattern.fullmatch(f.name))
 
 
@@ -146,7 +156,7 @@ def _rotate_backups(path: Path, keep: int) -> None:
                                "move that file away and save again")
     folder.mkdir(exist_ok=True)
     current = path.read_bytes()
-    target = folder / f"{path.stem}.{_stamp()}{PROJECT_SUFFIX}"
+    target = folder / _stamped(path.stem, "")
     write_atomic(target, current)
     if target.read_bytes() != current:
         target.unlink(missing_ok=True)
@@ -189,7 +199,7 @@ def save_project(project: Project, path: str | os.PathLike[str] | None = None, k
 
 def recovery_path(path: str | os.PathLike[str]) -> Path:
     p = Path(path)
-    return p.with_name(f"{p.stem}.recovered-{_stamp()}{PROJECT_SUFFIX}")
+    return p.with_name(_stamped(p.stem, "recovered"))
 
 
 def _write_hint(exc: OSError) -> str:
@@ -205,7 +215,7 @@ def write_recovery(project: Project, fallback: Path | None = None) -> Path:
     The project file itself is not touched; open the returned file to get the work back.
     A copy written in another folder has its media paths rebased so it still finds them.
     """
-    target = project.path or Path.cwd() / f"{project.name or 'Untitled'}{PROJECT_SUFFIX}"
+    target = project.path or Path.cwd() / f"{_file_stem(project.name)}{PROJECT_SUFFIX}"
     name = recovery_path(target).name
     candidates = [target.parent, *([fallback] if fallback is not None else []), Path(tempfile.gettempdir())]
     last: OSError | None = None
@@ -219,7 +229,14 @@ def write_recovery(project: Project, fallback: Path | None = None) -> Path:
             return candidate
         except OSError as exc:
             last = exc
-    raise ProjectFileError(target, f"cannot write a recovery file either ({last})", "free disk space")
+    raise ProjectFileError(target, f"cannot write a recovery file either ({last})",
+                           _write_hint(last) if last is not None else "free disk space")
+
+
+def _file_stem(name: str) -> str:
+    """A project name as one file name: no folder separators, NUL or control characters."""
+    cleaned = re.sub(r"[\x00-\x1f\x7f/\\]", "_", name or "").strip()
+    return cleaned if cleaned.strip(".") else "Untitled"
 
 
 def archive_autosave(path: str | os.PathLike[str]) -> Path | None:
@@ -237,7 +254,7 @@ def archive_autosave(path: str | os.PathLike[str]) -> Path | None:
     folder = backup_folder(p)
     if folder.exists() and not folder.is_dir():
         folder = p.parent
-    target = folder / f"{p.stem}.autosave-{_stamp()}{PROJECT_SUFFIX}"
+    target = folder / _stamped(p.stem, "autosave")
     try:
         folder.mkdir(exist_ok=True)
         os.replace(auto, target)

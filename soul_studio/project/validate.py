@@ -88,17 +88,17 @@ def validate_project_dict(data: dict[str, Any]) -> None:
     """Raise :class:`InvalidField` for the first value that cannot be used (current schema)."""
     _text(data, "name", "")
     if "fps" in data:
-        _number(data, "fps", "", lo=1, hi=240)
+        _number(data, "fps", "", lo=1, hi=240, optional=False)
         if not is_supported_fps(float(data["fps"])):
             raise InvalidField("fps", data["fps"], "choose one of 23.976, 24, 25, 29.97, 30")
-    _number(data, "width", "", lo=16, hi=MAX_SIDE, integer=True)
-    _number(data, "height", "", lo=16, hi=MAX_SIDE, integer=True)
+    _number(data, "width", "", lo=16, hi=MAX_SIDE, integer=True, optional=False)
+    _number(data, "height", "", lo=16, hi=MAX_SIDE, integer=True, optional=False)
     width, height = data.get("width", 1280), data.get("height", 720)
     if width * height > MAX_PIXELS:
         raise InvalidField("width x height", f"{width}x{height}", "larger than 4K DCI (4096x2160)")
-    _number(data, "sample_rate", "", lo=8000, hi=192_000, integer=True)
+    _number(data, "sample_rate", "", lo=8000, hi=192_000, integer=True, optional=False)
     settings = _object(data, "settings")
-    _number(settings, "draft_scale", "settings.", lo=0, hi=1, above=True)
+    _number(settings, "draft_scale", "settings.", lo=0, hi=1, above=True, optional=False)
     for key in ("default_backend", "start_timecode", "model_folder", "final_codec"):
         _text(settings, key, "settings.")
     characters = _items(data, "characters")
@@ -116,8 +116,8 @@ def validate_project_dict(data: dict[str, Any]) -> None:
         voice = c.get("voice") or {}
         if not isinstance(voice, dict):
             raise InvalidField(f"{where}voice", voice, "expected an object")
-        _number(voice, "pitch", f"{where}voice.", lo=0, hi=99, integer=True)
-        _number(voice, "rate", f"{where}voice.", lo=20, hi=1000, integer=True)
+        _number(voice, "pitch", f"{where}voice.", lo=0, hi=99, integer=True, optional=False)
+        _number(voice, "rate", f"{where}voice.", lo=20, hi=1000, integer=True, optional=False)
     shots = _items(data, "shots")
     _unique_ids(shots, "shots")
     longest = max_shot_seconds()
@@ -128,11 +128,14 @@ def validate_project_dict(data: dict[str, Any]) -> None:
     for i, e in enumerate(_items(timeline, "entries", "timeline.")):
         where = f"timeline.entries[{i}]."
         _text(e, "shot_id", where, optional=False)
-        _number(e, "gap_before", where, lo=0, hi=longest * 240, integer=True)
+        _text(e, "track", where, optional=False)
+        _number(e, "gap_before", where, lo=0, hi=longest * 240, integer=True, optional=False)
     markers = _items(timeline, "markers", "timeline.")
     _unique_ids(markers, "timeline.markers", required=False)
     for i, m in enumerate(markers):
-        _number(m, "frame", f"timeline.markers[{i}].", lo=0, integer=True)
+        _number(m, "frame", f"timeline.markers[{i}].", lo=0, integer=True, optional=False)
+    for i, m in enumerate(_items(timeline, "music", "timeline.")):
+        _validate_music(m, f"timeline.music[{i}].", longest)
     media = _items(data, "media")
     _unique_ids(media, "media", required=False)
     for i, m in enumerate(media):
@@ -143,13 +146,13 @@ def validate_project_dict(data: dict[str, Any]) -> None:
 def _validate_shot(s: dict[str, Any], where: str, longest: float, take_ids: set[str]) -> None:
     for key in ("character_id", "text", "prompt", "audio", "framing", "name", "notes"):
         _text(s, key, where)
-    _number(s, "audio_in", where, lo=0, hi=longest * 100)
+    _number(s, "audio_in", where, lo=0, hi=longest * 100, optional=False)
     _number(s, "audio_out", where, lo=0, hi=longest * 100)
     _number(s, "audio_length", where, lo=0, hi=longest * 100)
-    _number(s, "hold_seconds", where, lo=0, hi=longest, above=True)
-    _number(s, "seed", where, lo=0, hi=2**63 - 1, integer=True)
+    _number(s, "hold_seconds", where, lo=0, hi=longest, above=True, optional=False)
+    _number(s, "seed", where, lo=0, hi=2**63 - 1, integer=True, optional=False)
     for key in ("handle_head", "handle_tail"):
-        _number(s, key, where, lo=0, hi=longest)
+        _number(s, key, where, lo=0, hi=longest, optional=False)
     start = s.get("audio_in") or 0.0
     end = s.get("audio_out")
     if end is not None and end <= start:
@@ -167,10 +170,21 @@ def _validate_shot(s: dict[str, Any], where: str, longest: float, take_ids: set[
             _text(t, key, tw, optional=False)
         for key in ("quality", "status", "created", "error"):
             _text(t, key, tw)
-        _number(t, "seed", tw, lo=0, hi=2**63 - 1, integer=True)
-        _number(t, "offset", tw, lo=-longest * 120, hi=longest * 120, integer=True)  # frames, either way
+        _number(t, "seed", tw, lo=0, hi=2**63 - 1, integer=True, optional=False)
+        _number(t, "offset", tw, lo=-longest * 120, hi=longest * 120, integer=True,  # frames, either way
+                optional=False)
         tid = t.get("id")
         if tid is not None:
             if tid in take_ids:
                 raise InvalidField(f"{tw}id", tid, "another take has the same id")
             take_ids.add(tid)
+
+
+def _validate_music(m: dict[str, Any], where: str, longest: float) -> None:
+    """A music clip: its file, where it starts (frames), the seconds of the file it plays and its gain."""
+    _text(m, "path", where, optional=False)
+    _number(m, "start", where, lo=0, hi=longest * 240, integer=True, optional=False)
+    _number(m, "audio_in", where, lo=0, hi=longest * 100, optional=False)
+    _number(m, "audio_out", where, lo=0, hi=longest * 100)
+    _number(m, "length", where, lo=0, hi=longest * 100)
+    _number(m, "gain_db", where, lo=-120, hi=40, optional=False)

@@ -103,3 +103,34 @@ def test_an_engine_rendering_a_sketch_never_maps_torch(tmp_path):
     assert {b["name"] for b in backends} >= {"sketch", "soul", "infinitetalk"}
     assert not any(b.get("probing") for b in backends)
     assert "libc10" not in maps and "libtorch" not in maps
+
+
+def _interpreter(tmp_path: Path, body: str) -> str:
+    """A stand-in for ``sys.executable``: a script that behaves as ``body`` says."""
+    script = tmp_path / "python"
+    script.write_text("#!/bin/sh\n" + body + "\n")
+    script.chmod(0o755)
+    return str(script)
+
+
+@pytest.mark.parametrize("body", [
+    'echo \'[true, "Fake GPU", NaN]\'',            # a total that is not a number
+    'echo \'[true, "Fake GPU", -8]\'',
+    'echo \'[true, "Fake GPU", Infinity]\'',
+    'echo \'{"ok": 1, "name": 2, "total": 3}\'',    # the wrong shape
+    'echo \'[true, ["a"], 8]\'',
+    'head -c 100000 /dev/urandom',                  # garbage, not text
+    'sleep 30',                                     # hangs
+    'kill -SEGV $$',                                # dies
+])
+def test_a_broken_interpreter_means_no_gpu_never_a_crash_or_a_bogus_one(tmp_path, monkeypatch, body):
+    monkeypatch.setattr(placement.sys, "executable", _interpreter(tmp_path, body))
+    assert placement._child_cuda_device(timeout=3.0) == (False, "", 0.0)
+
+
+def test_the_app_bundle_answers_the_child_query(tmp_path, monkeypatch):
+    """In the bundle ``sys.executable`` is the app itself: ``-c`` must run the query, not the CLI."""
+    bundle = _interpreter(tmp_path, f'PYTHONPATH={ROOT} exec {sys.executable} {ROOT}/installer/bundle_main.py "$@"')
+    monkeypatch.setattr(placement.sys, "executable", bundle)
+    monkeypatch.setattr(placement, "_QUERY", "import json, sys\nprint(json.dumps([True, 'Fake GPU', 8.0]))\n")
+    assert placement._child_cuda_device(timeout=60.0) == (True, "Fake GPU", 8.0)
