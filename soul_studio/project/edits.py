@@ -296,6 +296,8 @@ def trim_shot(project: Project, shot_id: str, head_frames: int = 0, tail_frames:
     head = frames_to_seconds(head_frames, project.fps) if head_frames else 0.0
     tail = frames_to_seconds(tail_frames, project.fps) if tail_frames else 0.0
     min_len = frames_to_seconds(1, project.fps)
+    if shot.is_two_shot and shot.partner_audio and shot.line_seconds is not None:
+        return SetShotFields(shot_id, _trim_lines(shot, head, tail, handles, min_len), text="Trim Shot")
     if shot.audio:
         length = shot.audio_length if shot.audio_length is not None else (shot.audio_out or shot.duration)
         out = shot.audio_out if shot.audio_out is not None else length
@@ -324,6 +326,52 @@ def trim_shot(project: Project, shot_id: str, head_frames: int = 0, tail_frames:
         return SetShotFields(shot_id, changes, text="Trim Shot")
     hold = max(min_len, shot.hold_seconds - head - tail)
     return SetShotFields(shot_id, {"hold_seconds": round(hold, 6)}, text="Trim Shot")
+
+
+def _trim_lines(shot: Shot, head: float, tail: float, handles: bool, min_len: float) -> dict[str, Any]:
+    """Trim a two-shot's lines together. Both start with the shot, so a head trim moves both in
+    points alike (the conversation stays in sync); the tail edge is where the longer line ends,
+    so shortening cuts what runs past the new end and extending grows the line(s) ending there."""
+    ranges: dict[str, list[float]] = {}  # prefix: [in, out, recording length]
+    for prefix in ("", "partner_"):
+        if getattr(shot, prefix + "audio"):
+            length = getattr(shot, prefix + "audio_length")
+            out = getattr(shot, prefix + "audio_out")
+            out = out if out is not None else length
+            if out is not None:
+                ranges[prefix] = [getattr(shot, prefix + "audio_in"), out, length if length is not None else out]
+    hh, ht = shot.handle_head, shot.handle_tail
+    line = max(r[1] - r[0] for r in ranges.values())
+    if head < 0:
+        take = min(-head, *(r[0] for r in ranges.values()))
+        for r in ranges.values():
+            r[0] -= take
+        hh += (-head - take) if handles else 0.0
+    elif head > 0:
+        used = min(head, hh)
+        hh -= used
+        step = min(head - used, max(0.0, line - min_len))
+        for r in ranges.values():
+            r[0] = min(r[0] + step, r[1])
+    line = max(r[1] - r[0] for r in ranges.values())
+    if tail < 0:
+        edge = [r for r in ranges.values() if r[1] - r[0] >= line - 1e-6]
+        grow = min(-tail, *(r[2] - r[1] for r in edge))
+        for r in edge:
+            r[1] += grow
+        ht += (-tail - grow) if handles else 0.0
+    elif tail > 0:
+        used = min(tail, ht)
+        ht -= used
+        keep = max(min_len, line - (tail - used))
+        for r in ranges.values():
+            r[1] = min(r[1], r[0] + keep)
+    changes: dict[str, Any] = {}
+    for prefix, (start, end, _length) in ranges.items():
+        changes[prefix + "audio_in"], changes[prefix + "audio_out"] = round(start, 6), round(end, 6)
+    if hh != shot.handle_head or ht != shot.handle_tail:
+        changes.update(handle_head=round(max(0.0, hh), 6), handle_tail=round(max(0.0, ht), 6))
+    return changes
 
 
 # What a split changes on the shot that keeps the head half.
