@@ -54,9 +54,23 @@ def test_a_range_that_starts_inside_the_reaction_has_no_dialogue_clip_there(reac
     _inside_media(audio)
 
 
-@pytest.mark.parametrize("fmt", ["fcp7xml", "fcpxml", "edl"])
-def test_editor_formats_write_the_reaction(reacting, tmp_path, fmt):
-    result = export_project(reacting, fmt, tmp_path / f"cut.{fmt}", ExportOptions(media="takes"))
+@pytest.mark.parametrize("fmt", ["fcp7xml", "fcpxml", "aaf", "edl"])
+def test_editor_formats_read_back_with_the_reaction_silent(reacting, tmp_path, fmt):
+    from lxml import etree
+
+    from tests.export.test_conform import DTD, SUFFIX, read_back
+
+    suffix = SUFFIX.get(fmt, f".{fmt}")
+    result = export_project(reacting, fmt, tmp_path / f"cut{suffix}", ExportOptions(media="takes"))
+    if fmt == "fcpxml":
+        doc, dtd = etree.parse(str(result.path)), etree.DTD(str(DTD))
+        assert dtd.validate(doc), dtd.error_log.filter_from_errors()
+        line = doc.getroot().find(".//asset-clip[@srcEnable='audio']")  # the line, connected under the picture
+        assert line.get("name") == "Ana asks" and line.get("duration") == "1s"
+    if fmt == "fcp7xml":
+        audio = [t for t in read_back(result.path, FPS).audio_tracks() if len(t)]
+        clips = [i for i in audio[0] if isinstance(i, otio.schema.Clip)]
+        assert clips[0].source_range.duration.to_frames() == 24  # the line only, not the reaction
     assert result.path.stat().st_size > 0
 
 
