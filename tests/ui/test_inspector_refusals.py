@@ -44,3 +44,18 @@ def test_an_out_point_before_the_in_point_is_refused_not_a_one_frame_shot(qtbot,
     qtbot.waitUntil(lambda: box.value() == 2.0, timeout=2000)
     _type_seconds(studio, studio.inspector.audio_in, "2")  # an in point at the end of the recording: refused too
     assert shot.audio_in == 1.5 and studio.inspector.audio_in.value() == 1.5
+
+
+def test_a_new_recording_chosen_for_a_line_ripples_from_its_end(qtbot, studio, reply_over_cut, make_audio,  # noqa: F811
+                                                                 monkeypatch):
+    from PySide6.QtWidgets import QFileDialog, QToolButton
+
+    a1, a2, ben = reply_over_cut
+    project = studio.document.project
+    longer = make_audio("a2_take2.wav", 3.0)  # a new recording of Ada's second line, a second longer
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(longer), ""))
+    studio.editor.select([a2])
+    browse = next(b for b in studio.inspector.findChildren(QToolButton) if b.toolTip() == "Choose the dialogue recording")
+    QTest.mouseClick(browse, Qt.MouseButton.LeftButton)
+    # her line still starts where it did, so Ben's reply over it stays put; only what follows her moves
+    assert _spans(project) == {a1: ("V1", 0, 48), a2: ("V1", 48, 120), ben: ("V2", 72, 96)}
