@@ -180,9 +180,10 @@ class SegmentPictures:
             into = seg.offset + (seg.take.offset if seg.take is not None else 0)
             lead = min(seg.length, max(0, -into))
             start = max(0, into)
-            for frame in decode_take(seg.take_path, start, seg.length - lead, self.decode_threads):
+            # (a stretch all inside that hold still needs the first frame)
+            for frame in decode_take(seg.take_path, start, max(1, seg.length - lead), self.decode_threads):
                 last = fit_frame(frame, self.width, self.height, self.rgb)
-                for _ in range(lead + 1):
+                for _ in range(min(lead + 1, seg.length - produced)):
                     yield self._decorate(last, seg, produced)
                     produced += 1
                 lead = 0

@@ -48,11 +48,20 @@ class MediaLink:
     height: int | None = None
     still: bool = False
     lead: int = 0  # frames of the shot before the media starts (a head handle's silence)
+    plays: int | None = None  # frames of the media the shot plays from ``clip_in`` (a line: to its out point)
 
     def shown_from(self, seg: Segment) -> tuple[int, int]:
         """(frames of the segment before the media starts, media frame at the end of them)."""
         before = min(seg.length, max(0, self.lead - seg.offset))
         return before, self.start + self.clip_in + max(0, seg.offset - self.lead)
+
+    def after(self, seg: Segment) -> int:
+        """Frames at the end of the segment after the media the shot plays (a tail handle's silence)."""
+        before = self.shown_from(seg)[0]
+        if self.plays is None:
+            return 0
+        left = max(0, self.plays - max(0, seg.offset - self.lead))
+        return max(0, seg.length - before - left)
 
 
 def _rt(frames: float, rate: float) -> otio.opentime.RationalTime:
@@ -172,12 +181,16 @@ def _place(track: otio.schema.Track, seg: Segment, link: MediaLink | None, rate:
     """The segment's clip on ``track``, after a gap where its media has not started yet (a head
     handle); returns the clip (None when the gap is all of it) and the frames of that gap."""
     before = link.shown_from(seg)[0] if link is not None else 0
+    after = link.after(seg) if link is not None else 0
+    if before + after >= seg.length:
+        track.append(otio.schema.Gap(source_range=_range(0, seg.length, rate)))
+        return None, before
     if before:
         track.append(otio.schema.Gap(source_range=_range(0, before, rate)))
-    if before >= seg.length:
-        return None, before
     clip = _clip(seg, link, rate, base, relative, reel)
     track.append(clip)
+    if after:
+        track.append(otio.schema.Gap(source_range=_range(0, after, rate)))
     return clip, before
 
 
@@ -200,7 +213,7 @@ def _clip(seg: Segment, link: MediaLink | None, rate: float, base: Path, relativ
         "width": link.width, "height": link.height, "still": link.still, "name": link.path.name,
     }
     before, first = link.shown_from(seg)
-    source = _range(first, seg.length - before, rate)
+    source = _range(first, seg.length - before - link.after(seg), rate)
     return otio.schema.Clip(name=seg.name, media_reference=ref, source_range=source, metadata=meta)
 
 
@@ -271,5 +284,8 @@ def dialogue_link(project: Project, seg: Segment, fps: float) -> MediaLink | Non
         channels = probe_audio(path).channels
     except MediaError:
         channels = 1
+    end = shot.audio_out if shot.audio_out is not None else seconds
+    # a reaction after the line is silence: the clip stops at the out point (the line's frames, as the shot counts them)
+    plays = seconds_to_frames(end - shot.audio_in, fps) if shot.handle_tail > 0 and end is not None else None
     return MediaLink(path, 0, length, seconds_to_frames(shot.audio_in, fps), has_video=False, has_audio=True,
-                     channels=channels, lead=seconds_to_frames(shot.lead_in, fps))
+                     channels=channels, lead=seconds_to_frames(shot.lead_in, fps), plays=plays)

@@ -296,6 +296,8 @@ def trim_shot(project: Project, shot_id: str, head_frames: int = 0, tail_frames:
     head = frames_to_seconds(head_frames, project.fps) if head_frames else 0.0
     tail = frames_to_seconds(tail_frames, project.fps) if tail_frames else 0.0
     min_len = frames_to_seconds(1, project.fps)
+    if shot.is_two_shot and shot.partner_audio and shot.line_seconds is not None:
+        return SetShotFields(shot_id, _trim_lines(shot, head, tail, handles, min_len), text="Trim Shot")
     if shot.audio:
         length = shot.audio_length if shot.audio_length is not None else (shot.audio_out or shot.duration)
         out = shot.audio_out if shot.audio_out is not None else length
@@ -326,8 +328,80 @@ def trim_shot(project: Project, shot_id: str, head_frames: int = 0, tail_frames:
     return SetShotFields(shot_id, {"hold_seconds": round(hold, 6)}, text="Trim Shot")
 
 
+def _trim_lines(shot: Shot, head: float, tail: float, handles: bool, min_len: float) -> dict[str, Any]:
+    """Trim a two-shot's lines together. Both start with the shot, so a head trim moves both in
+    points alike (the conversation stays in sync); the tail edge is where the longer line ends,
+    so shortening cuts what runs past the new end and extending grows the line(s) ending there."""
+    ranges: dict[str, list[float]] = {}  # prefix: [in, out, recording length]
+    for prefix in ("", "partner_"):
+        if getattr(shot, prefix + "audio"):
+            length = getattr(shot, prefix + "audio_length")
+            out = getattr(shot, prefix + "audio_out")
+            out = out if out is not None else length
+            if out is not None:
+                ranges[prefix] = [getattr(shot, prefix + "audio_in"), out, length if length is not None else out]
+    hh, ht = shot.handle_head, shot.handle_tail
+    line = max(r[1] - r[0] for r in ranges.values())
+    if head < 0:
+        take = min(-head, *(r[0] for r in ranges.values()))
+        for r in ranges.values():
+            r[0] -= take
+        hh += (-head - take) if handles else 0.0
+    elif head > 0:
+        used = min(head, hh)
+        hh -= used
+        step = min(head - used, max(0.0, line - min_len))
+        for r in ranges.values():
+            r[0] = min(r[0] + step, r[1])
+    line = max(r[1] - r[0] for r in ranges.values())
+    if tail < 0:
+        edge = [r for r in ranges.values() if r[1] - r[0] >= line - 1e-6]
+        grow = min(-tail, *(r[2] - r[1] for r in edge))
+        for r in edge:
+            r[1] += grow
+        ht += (-tail - grow) if handles else 0.0
+    elif tail > 0:
+        used = min(tail, ht)
+        ht -= used
+        keep = max(min_len, line - (tail - used))
+        for r in ranges.values():
+            r[1] = min(r[1], r[0] + keep)
+    changes: dict[str, Any] = {}
+    for prefix, (start, end, _length) in ranges.items():
+        changes[prefix + "audio_in"], changes[prefix + "audio_out"] = round(start, 6), round(end, 6)
+    if hh != shot.handle_head or ht != shot.handle_tail:
+        changes.update(handle_head=round(max(0.0, hh), 6), handle_tail=round(max(0.0, ht), 6))
+    return changes
+
+
 # What a split changes on the shot that keeps the head half.
-_SPLIT_FIELDS = ("audio", "audio_in", "audio_out", "audio_length", "hold_seconds", "handle_head", "handle_tail", "text")
+_SPLIT_FIELDS = ("audio", "audio_in", "audio_out", "audio_length", "hold_seconds", "handle_head", "handle_tail", "text",
+                 "partner_audio", "partner_audio_in", "partner_audio_out", "partner_audio_length")
+_EPS = 1e-6  # seconds: handles are stored to 6 digits, so a cut on the frame where the line starts counts as that frame
+
+
+def _all_silence(half: Shot, seconds: float) -> None:
+    """Make a split half a silent hold of ``seconds`` (a pause or a reaction with no words in it)."""
+    half.audio, half.audio_in, half.audio_out, half.audio_length = None, 0.0, None, None
+    half.partner_audio, half.partner_audio_in, half.partner_audio_out, half.partner_audio_length = None, 0.0, None, None
+    half.handle_head = half.handle_tail = 0.0
+    half.hold_seconds, half.text = seconds, ""
+
+
+def _cut_line(shot: Shot, head: Shot, tail: Shot, prefix: str, into: float) -> None:
+    """Divide the line ``prefix`` + ``audio`` ``into`` seconds after it starts; a line already over
+    by then stays whole in the head half and the tail half has none."""
+    if not getattr(shot, prefix + "audio"):
+        return
+    start = getattr(shot, prefix + "audio_in")
+    end = getattr(shot, prefix + "audio_out")
+    end = end if end is not None else getattr(shot, prefix + "audio_length")
+    if end is not None and start + into >= end - _EPS:
+        for key, value in (("audio", None), ("audio_in", 0.0), ("audio_out", None), ("audio_length", None)):
+            setattr(tail, prefix + key, value)
+        return
+    setattr(head, prefix + "audio_out", start + into)
+    setattr(tail, prefix + "audio_in", start + into)
 
 
 @dataclass
@@ -361,19 +435,20 @@ class SplitShot(Edit):
         tail.picked_take = None
         tail.id = self.new_shot_id or shot.id + "b"
         tail.name = (shot.name or "Shot") + " (split)"
-        if shot.audio and offset < shot.handle_head:  # a cut inside the pause: the head half is all pause
-            head.audio, head.audio_in, head.audio_out, head.audio_length = None, 0.0, None, None
-            head.handle_head = head.handle_tail = 0.0
-            head.hold_seconds, head.text = offset, ""
-            tail.handle_head = shot.handle_head - offset
-        elif shot.audio:
-            cut = max(shot.audio_in + frames_to_seconds(1, project.fps), shot.audio_in + offset - shot.handle_head)
-            tail.audio_in = cut
-            head.audio_out = cut
-            head.handle_tail, tail.handle_head = 0.0, 0.0
-        else:
+        line = shot.line_seconds
+        if line is None:
             tail.hold_seconds = shot.hold_seconds - offset
             head.hold_seconds = offset
+        elif offset <= shot.handle_head + _EPS:  # inside the pause, or at the line's start: the head is all pause
+            _all_silence(head, offset)
+            tail.handle_head = max(0.0, shot.handle_head - offset)
+        elif offset >= shot.handle_head + line - _EPS:  # inside the reaction after the line: the tail is all reaction
+            head.handle_tail = offset - shot.handle_head - line
+            _all_silence(tail, frames_to_seconds(placement.length - cut_frames, project.fps))
+        else:  # inside the line: each line (a two-shot's partner's too) is cut at the same moment
+            head.handle_tail, tail.handle_head = 0.0, 0.0
+            for prefix in ("", "partner_"):
+                _cut_line(shot, head, tail, prefix, offset - shot.handle_head)
         return head, tail, cut_frames
 
     def apply(self, project: Project) -> None:

@@ -48,7 +48,8 @@ def ripple_fields(project: Project, shot_id: str, changes: dict[str, Any], text:
     if length_after(project, shot_id, changes) == me.length:
         return None
     refuse_locked(project, [shot_id], "a length change")
-    at = me.start if _HEAD_FIELDS & set(changes) else me.end  # a pause before the line moves what answers it
+    moved = {k for k, v in changes.items() if getattr(me.shot, k, None) != v}  # (a new recording restates in=0)
+    at = me.start if _HEAD_FIELDS & moved else me.end  # a pause before the line moves what answers it
     return _ripple(project, me, dict(changes), at, text, "change", "make the change smaller")
 
 

@@ -46,6 +46,18 @@ FRAMING_LABELS = {"portrait": "Portrait (head)", "upper_body": "Upper body", "fu
 _LENGTH_FIELDS = {"audio_in", "audio_out", "handle_head", "handle_tail", "hold_seconds", "audio", "audio_length"}
 
 
+def _empty_line(shot: Shot, changes: dict[str, object]) -> str | None:
+    """Why typed in/out points leave no line (the out point at or before the in point), or None."""
+    if "audio" in changes or not shot.audio or not {"audio_in", "audio_out"} & set(changes):
+        return None
+    start = changes.get("audio_in", shot.audio_in)
+    end = changes.get("audio_out", shot.audio_out)
+    end = end if end is not None else shot.audio_length
+    if isinstance(start, float | int) and isinstance(end, float | int) and end <= start:
+        return f"the out point ({end:g} s) must come after the in point ({start:g} s)"
+    return None
+
+
 class Inspector(QWidget):
     """Shot properties panel."""
 
@@ -237,9 +249,13 @@ class Inspector(QWidget):
         if all(getattr(shot, k) == v for k, v in changes.items()):
             return
         try:
+            problem = _empty_line(shot, changes)
+            if problem:
+                raise ValueError(problem)
             edit = ripple_fields(self.document.project, shot.id, changes) if _LENGTH_FIELDS & set(changes) else None
             self.document.push(edit or SetShotFields(shot.id, changes))
         except (ValueError, AttributeError) as exc:  # CutError is a ValueError: a locked track, a collision
+            self.refresh()  # the fields show the shot as it still is, not the refused value
             self.error.emit("Cannot change the shot", str(exc))
 
     def _character_chosen(self, _index: int) -> None:

@@ -368,7 +368,7 @@ class MainWindow(QMainWindow):
         self.editor.selection_changed.connect(self._follow_selection)
         self.timeline.view.context_requested.connect(self._timeline_menu)
         for panel in (self.inspector, self.cast, self.media, self.queue, self.timeline.view):
-            panel.error.connect(self.prompts.error)
+            panel.error.connect(self.prompts_error)
         self.timeline.view.message.connect(lambda m: self.statusBar().showMessage(m, 4000))
         self.cache.failed.connect(lambda _k, path, msg: self.statusBar().showMessage(f"Cannot read {path}: {msg}", 8000))
 

@@ -1,7 +1,7 @@
 """The sound of the cut while it plays, shuttles and scrubs, and its level in dBFS.
 
 - :func:`mix` sums every audible dialogue line (mute / solo respected, silent handles
-  left silent, overlapping lines both heard) as float32 stereo at the playback rate.
+  left silent, overlapping lines and a two-shot's two lines all heard) as float32 stereo at the playback rate.
 - :func:`at_speed` turns a mix into what J/K/L play: faster and higher, or slower and
   lower, backwards for J (tape-style varispeed, as NLEs do).
 - :func:`scrub_snippet` is the frame of sound under the playhead that a scrub or a
@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from engine.timebase import frames_to_seconds
-from soul_studio.project.model import MUSIC_TRACK, Project, audible_tracks, dialogue_track
+from soul_studio.project.model import MUSIC_TRACK, Project, Shot, audible_tracks, dialogue_track
 from soul_studio.ui.media_cache import PLAYBACK_RATE, MediaCache
 
 SILENCE_DB = -90.0
@@ -33,24 +33,38 @@ def mix(project: Project, cache: MediaCache, start_frame: int, seconds: float) -
     audible = audible_tracks(project, [*keys, MUSIC_TRACK])
     for p in project.placements():
         shot = p.shot
-        if not shot.audio or dialogue_track(shot.character_id) not in audible:
+        if dialogue_track(shot.character_id) not in audible:
             continue
-        s0 = frames_to_seconds(p.start, fps) + shot.handle_head  # the line starts after the silent head
-        s1 = frames_to_seconds(p.end, fps) - shot.handle_tail
-        if s1 <= t0 or s0 >= t0 + total:
-            continue
-        path = project.resolve(shot.audio)
-        pcm = cache.audio(path) if path is not None else None
-        if pcm is None:
-            continue
-        dst0 = int(round((max(s0, t0) - t0) * PLAYBACK_RATE))
-        src0 = int(round((shot.audio_in + max(0.0, t0 - s0)) * PLAYBACK_RATE))
-        n = min(len(out) - dst0, len(pcm) - src0, int(round((s1 - max(s0, t0)) * PLAYBACK_RATE)))
-        if n > 0:
-            out[dst0:dst0 + n] += pcm[src0:src0 + n].astype(np.float32) / 32767.0
+        for file, line_in, seconds in _lines(shot):
+            s0 = frames_to_seconds(p.start, fps) + shot.handle_head  # the line starts after the silent head
+            s1 = frames_to_seconds(p.end, fps) - shot.handle_tail
+            if seconds is not None:  # and stops at its out point (a frame's rounding is not more of the recording)
+                s1 = min(s1, s0 + seconds)
+            if s1 <= t0 or s0 >= t0 + total:
+                continue
+            path = project.resolve(file)
+            pcm = cache.audio(path) if path is not None else None
+            if pcm is None:
+                continue
+            dst0 = int(round((max(s0, t0) - t0) * PLAYBACK_RATE))
+            src0 = int(round((line_in + max(0.0, t0 - s0)) * PLAYBACK_RATE))
+            n = min(len(out) - dst0, len(pcm) - src0, int(round((s1 - max(s0, t0)) * PLAYBACK_RATE)))
+            if n > 0:
+                out[dst0:dst0 + n] += pcm[src0:src0 + n].astype(np.float32) / 32767.0
     if MUSIC_TRACK in audible:
         _mix_music(project, cache, out, t0)
     np.clip(out, -1.0, 1.0, out=out)
+    return out
+
+
+def _lines(shot: Shot) -> list[tuple[str, float, float | None]]:
+    """(file, in point, seconds) of each line a shot plays: its own, and a two-shot partner's."""
+    out: list[tuple[str, float, float | None]] = []
+    if shot.audio:
+        end = shot.audio_out if shot.audio_out is not None else shot.audio_length
+        out.append((shot.audio, shot.audio_in, None if end is None else max(0.0, end - shot.audio_in)))
+    if shot.is_two_shot and shot.partner_audio:
+        out.append((shot.partner_audio, shot.partner_audio_in, shot.partner_duration))
     return out
 
 
