@@ -43,7 +43,7 @@ def fit_name(stem: str, extra: int) -> str:
     return raw[:keep].decode("utf-8", "ignore") + tag
 
 
-def _fit_prefix(prefix: str, suffix: str) -> str:
+def temp_prefix(prefix: str, suffix: str) -> str:
     """Shorten a temp file's ``prefix`` (its leading dot kept) so prefix + random + suffix fits."""
     extra = len(suffix.encode("utf-8", "surrogateescape")) + _RANDOM
     if len(prefix.encode("utf-8", "surrogateescape")) + extra <= NAME_MAX:
@@ -57,7 +57,7 @@ def temp_beside(path: str | os.PathLike[str], prefix: str | None = None, suffix:
     target = Path(path)
     suffix = suffix if suffix is not None else ".partial" + target.suffix
     prefix = prefix if prefix is not None else f".{target.stem}."
-    fd, tmp = tempfile.mkstemp(prefix=_fit_prefix(prefix, suffix), suffix=suffix, dir=target.parent)
+    fd, tmp = tempfile.mkstemp(prefix=temp_prefix(prefix, suffix), suffix=suffix, dir=target.parent)
     try:
         os.fchmod(fd, file_mode(target))
     finally:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from engine.atomic import NAME_MAX, fit_name
 from engine.jobs import JobSpec
 from engine.timebase import SUPPORTED_FPS
 
@@ -132,6 +133,9 @@ def request_from_args(args: argparse.Namespace) -> ShotRequest:
         raise UsageError(f"--out '{out.name}' must end in .mp4")
     if not out.parent.is_dir():
         raise UsageError(f"--out folder '{out.parent}' does not exist: create it or pass another --out")
+    if len(out.with_suffix(".json").name.encode("utf-8", "surrogateescape")) > NAME_MAX:
+        raise UsageError(f"--out '{out.name[:40]}...' is too long: its sidecar ({out.stem[:20]}....json) would pass "
+                         f"the {NAME_MAX}-byte limit of a file name; pass a shorter --out")
     if out.exists() and not args.force:
         raise UsageError(f"'{out.name}' already exists: pass --force to replace it, or another --out")
     if args.fps not in SUPPORTED_FPS:
@@ -170,7 +174,8 @@ def build_job(req: ShotRequest, folder: Path, backend_options: dict[str, Any] | 
     project.characters.append(character)
     project.shots[shot.id] = shot
     project.timeline.entries.append(TimelineEntry(shot.id))
-    hidden = req.out.with_name(f".{req.out.stem}.rendering-{uuid.uuid4().hex[:8]}.mp4")
+    tail = f".rendering-{uuid.uuid4().hex[:8]}.mp4"
+    hidden = req.out.with_name(f".{fit_name(req.out.stem, len(tail) + 2)}{tail}")  # its .json sidecar fits too
     try:
         job = job_for_shot(project, shot, req.quality, req.backend, output_path=str(hidden),
                            backend_options=backend_options)
