@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 import engine
-from engine.atomic import write_atomic
+from engine.atomic import temp_prefix, write_atomic
 from engine.backends.base import Backend, BackendError, RenderContext
 from engine.jobs import JobSpec
 from engine.media import CODECS, AudioClip, MediaError, VideoWriter, load_audio, probe_video
@@ -118,7 +118,7 @@ def discard_partials(take_path: str | os.PathLike[str]) -> list[Path]:
     if not path.parent.is_dir():
         return []
     removed: list[Path] = []
-    prefix = f".{path.stem}."
+    prefix = temp_prefix(f".{path.stem}.", ".partial" + path.suffix)  # as temp_beside names them
     for entry in path.parent.iterdir():
         name = entry.name
         if name.startswith(prefix) and _PARTIAL.fullmatch(name[len(prefix) :]) and entry.is_file():
