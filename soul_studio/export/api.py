@@ -11,6 +11,7 @@ import os
 import time
 from pathlib import Path
 
+from engine.atomic import fit_name
 from engine.media import MediaError
 from engine.timebase import fps_fraction
 from soul_studio.export.cut import Cut, Segment, plan_cut
@@ -119,7 +120,7 @@ def _export_interchange(project: Project, cut: Cut, fmt: str, claim: OutputClaim
                         progress: ProgressCallback | None, cancel: CancelLike | None,
                         warnings: list[str]) -> list[Path]:
     out = claim.path
-    media_folder = (options.media_folder or out.parent / f"{out.stem}_media").absolute()
+    media_folder = (options.media_folder or out.parent / f"{fit_name(out.stem, len('_media'))}_media").absolute()
     unique = {seg.index: seg for seg in cut.clips()}
     media_claim = None
     if options.media == "export":

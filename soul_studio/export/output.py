@@ -13,7 +13,9 @@ import threading
 import time
 from pathlib import Path
 
+from engine.atomic import fit_name
 from soul_studio.export.options import CancelLike, ExportCancelled, ExportError, ProgressCallback
+from soul_studio.export.safety import staging_prefix
 
 
 def check_destination(path: Path, overwrite: bool, what: str = "file") -> None:
@@ -31,7 +33,8 @@ class Staging:
 
     def __init__(self, destination: Path) -> None:
         self.destination = destination
-        self.folder = Path(tempfile.mkdtemp(prefix=f".{destination.name}.{os.getpid()}-", suffix=".partial", dir=destination.parent))
+        self.folder = Path(tempfile.mkdtemp(prefix=f"{staging_prefix(destination.name)}{os.getpid()}-", suffix=".partial",
+                                            dir=destination.parent))
 
     def path(self, name: str) -> Path:
         return self.folder / name
@@ -39,7 +42,7 @@ class Staging:
     def commit(self, staged: Path, target: Path) -> None:
         """Move ``staged`` onto ``target``, replacing an existing file or folder."""
         if target.is_dir() and not target.is_symlink():
-            old = target.with_name(f".{target.name}.old-{os.getpid()}-{threading.get_ident()}")
+            old = target.with_name(f".{fit_name(target.name, 48)}.old-{os.getpid()}-{threading.get_ident()}")
             os.replace(target, old)
             os.replace(staged, target)
             shutil.rmtree(old, ignore_errors=True)

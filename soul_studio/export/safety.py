@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from engine.atomic import fit_name
 from soul_studio.export.options import ExportError
 from soul_studio.project.lock import lock_path
 from soul_studio.project.model import Project
@@ -33,11 +34,12 @@ TRASH_FOLDER = ".soul-trash"
 # Earlier exports of one name kept in the trash; older ones (our own outputs) are pruned.
 TRASH_KEEP = 3
 _OWNED_FOLDERS = ("takes", "media", ".backups")
+PID_ROOM = 10  # digits kept for a process id in staging names (whatever this process's own is)
 
 
 def marker_path(path: Path, is_folder: bool) -> Path:
     """Where the marker of an export at ``path`` lives."""
-    return path.with_name(f".{path.name}{MARKER_SUFFIX}")
+    return path.with_name(f".{fit_name(path.name, 1 + len(MARKER_SUFFIX))}{MARKER_SUFFIX}")
 
 
 def _real(path: Path) -> Path:
@@ -176,14 +178,23 @@ def retire(path: Path, is_folder: bool) -> Path:
     trash = path.parent / TRASH_FOLDER
     trash.mkdir(exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
-    slot = trash / f"{path.name}.{stamp}"
+    slot = trash / f"{_trash_name(path.name)}.{stamp}"
     slot.mkdir()
     marker = marker_path(path, is_folder)
     os.replace(path, slot / path.name)
     if marker.exists():
         os.replace(marker, slot / marker.name)
-    _prune_trash(trash, path.name)
+    _prune_trash(trash, _trash_name(path.name))
     return slot
+
+
+def _trash_name(name: str) -> str:
+    return fit_name(name, len(".20261201T000000000000"))
+
+
+def staging_prefix(name: str) -> str:
+    """``.NAME.`` of the staging folders beside an export named ``name`` (``.NAME.PID-XXXXXXXX.partial``)."""
+    return f".{fit_name(name, len('..') + PID_ROOM + len('-XXXXXXXX.partial'))}."
 
 
 def _prune_trash(trash: Path, name: str) -> None:
@@ -235,7 +246,7 @@ def sweep_staging(path: Path) -> list[Path]:
     removed: list[Path] = []
     if not path.parent.is_dir():
         return removed
-    prefix = f".{path.name}."
+    prefix = staging_prefix(path.name)
     for entry in path.parent.iterdir():
         name = entry.name
         if not (name.startswith(prefix) and name.endswith(".partial") and entry.is_dir()):
