@@ -463,6 +463,8 @@ class SplitShot(Edit):
         picked = shot.take(shot.picked_take)
         if picked is not None and self.head_takes:
             shot.picked_take = next((t.id for t in self.head_takes if t.file == picked.file), None)
+        if picked is not None:  # the tail keeps the picked take too: the picture does not change at the cut
+            tail.picked_take = next((t.id for t in self.tail_takes if t.file == picked.file), None)
         project.shots[tail.id] = tail
         index = project.timeline.index_of(self.shot_id)
         track = project.timeline.entries[index].track
