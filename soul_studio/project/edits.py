@@ -369,6 +369,9 @@ def _trim_lines(shot: Shot, head: float, tail: float, handles: bool, min_len: fl
     changes: dict[str, Any] = {}
     for prefix, (start, end, _length) in ranges.items():
         changes[prefix + "audio_in"], changes[prefix + "audio_out"] = round(start, 6), round(end, 6)
+        if end - start < 1e-6:  # a line trimmed away entirely leaves the shot (undo brings it back)
+            changes.update({prefix + "audio": None, prefix + "audio_in": 0.0, prefix + "audio_out": None,
+                            prefix + "audio_length": None})
     if hh != shot.handle_head or ht != shot.handle_tail:
         changes.update(handle_head=round(max(0.0, hh), 6), handle_tail=round(max(0.0, ht), 6))
     return changes
