@@ -20,6 +20,7 @@ time between progress events, default 0.05; the last one is always sent) and
 from __future__ import annotations
 
 import base64
+import errno
 import logging
 import os
 import signal
@@ -49,6 +50,9 @@ from engine.memory import memory_info, release_cached_gpu_memory
 from engine.scheduler import JobQueue
 from engine.takes import discard_partials, write_take
 
+# A write stopped because the drive (or the user's quota, or the file-size limit) is full.
+_DISK_FULL = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+_READ_ONLY = frozenset({errno.EACCES, errno.EPERM, errno.EROFS})  # EPERM: an immutable folder
 log = logging.getLogger("engine.server")
 
 DEFAULT_MAX_CRASHES = 3
@@ -457,17 +461,36 @@ class EngineServer:
             return self._failed(job, "MediaError", message, exc.hint)
         except JobSpecError as exc:
             return self._failed(job, "JobSpecError", str(exc), "the studio sent an invalid job")
+        except OSError as exc:
+            return self._write_failed(job, exc)
         except MemoryError as exc:
             self._unload_all("out of memory")
             return self._failed(job, "OutOfMemory", str(exc) or "out of memory", "close other programs or lower the resolution")
         except Exception as exc:  # noqa: BLE001 - a bad job must never take the engine down
-            log.error("job %s failed:\n%s", job.job_id, traceback.format_exc())
-            hint = "see the engine log for the traceback"
-            if "out of memory" in str(exc).lower() or type(exc).__name__ == "OutOfMemoryError":
-                self._unload_all("out of GPU memory")
-                hint = "the model was unloaded to free memory; lower the resolution or render again"
-            return self._failed(job, type(exc).__name__, str(exc), hint)
+            return self._unexpected(job, exc)
         return protocol.event("done", job.job_id, **result.to_dict())
+
+    def _write_failed(self, job: JobSpec, exc: OSError) -> dict[str, Any]:
+        """A full drive or a takes folder that cannot be written, said as such; other OS errors as they are."""
+        folder = os.path.dirname(os.path.abspath(job.output_path))
+        if exc.errno in _DISK_FULL:
+            return self._failed(job, "DiskFull", f"no space left to write the take in {folder} ({exc.strerror})",
+                                "free disk space on that drive (or move the project to a larger one) and render again")
+        written = exc.filename is not None and os.path.dirname(os.path.abspath(str(exc.filename))) == folder
+        if exc.errno in _READ_ONLY and written:
+            return self._failed(job, "ReadOnly", f"the takes folder {folder} cannot be written ({exc.strerror})",
+                                "make that folder writable (or save the project somewhere you can write) "
+                                "and render again")
+        return self._unexpected(job, exc)
+
+    def _unexpected(self, job: JobSpec, exc: Exception) -> dict[str, Any]:
+        """An error no backend foresaw: its traceback goes to the log, the job fails, the engine lives."""
+        log.error("job %s failed:\n%s", job.job_id, traceback.format_exc())
+        hint = "see the engine log for the traceback"
+        if "out of memory" in str(exc).lower() or type(exc).__name__ == "OutOfMemoryError":
+            self._unload_all("out of GPU memory")
+            hint = "the model was unloaded to free memory; lower the resolution or render again"
+        return self._failed(job, type(exc).__name__, str(exc), hint)
 
     def _failed(self, job: JobSpec, error_type: str, message: str, hint: str) -> dict[str, Any]:
         return protocol.event("failed", job.job_id, error_type=error_type, message=message, hint=hint or "")

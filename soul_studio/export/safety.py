@@ -60,6 +60,7 @@ def owned_paths(project: Project) -> tuple[list[Path], list[Path]]:
         for take in shot.takes:
             refs += [take.file, str(Path(take.file).with_suffix(".json"))]
     refs += [m.path for m in project.media]
+    takes = {take.file for shot in project.shots.values() for take in shot.takes}
     root = _real(folder) if folder is not None else None
     for ref in refs:
         resolved = project.resolve(ref)
@@ -70,6 +71,8 @@ def owned_paths(project: Project) -> tuple[list[Path], list[Path]]:
         parent = real.parent
         if root is not None and parent != root and root in parent.parents:
             folders.append(parent)  # a media folder inside the project: the export may not enter it
+        elif ref in takes and parent != root:
+            folders.append(parent)  # the takes folder of a copy saved elsewhere (a recovery file) is its own too
     return [_real(f) for f in files], [_real(d) for d in folders]
 
 

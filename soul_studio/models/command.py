@@ -56,7 +56,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _registry() -> ModelRegistry:
-    return ModelRegistry(StudioPaths.default())
+    registry = ModelRegistry(StudioPaths.default())
+    for problem in registry.problems:
+        print(f"soul-studio: warning: {problem}", file=sys.stderr)
+    return registry
 
 
 def _print_check(name: str, check: ModelCheck, out: Any = None) -> None:

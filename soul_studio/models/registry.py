@@ -53,9 +53,20 @@ class ModelEntry:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ModelEntry:
-        known = {k: data[k] for k in ("name", "kind", "path", "added", "fingerprint", "size_bytes", "notes") if k in data}
-        return cls(**known)
+    def from_dict(cls, data: Any) -> ModelEntry:
+        """An entry read back; ValueError names what is wrong (optional fields of a wrong type read as unknown)."""
+        if not isinstance(data, dict):
+            raise ValueError(f"expected an object, found {data!r:.40}")
+        for key in ("name", "kind", "path"):
+            if not isinstance(data.get(key), str) or not data[key]:
+                raise ValueError(f"{key} is {data.get(key)!r:.40}: expected text")
+        size = data.get("size_bytes")
+        notes = data.get("notes")
+        return cls(name=data["name"], kind=data["kind"], path=data["path"],
+                   added=data["added"] if isinstance(data.get("added"), str) else "",
+                   fingerprint=data["fingerprint"] if isinstance(data.get("fingerprint"), str) else "",
+                   size_bytes=size if isinstance(size, int) and not isinstance(size, bool) and size >= 0 else 0,
+                   notes=notes if isinstance(notes, dict) else {})
 
 
 class ModelRegistry:
@@ -64,6 +75,9 @@ class ModelRegistry:
     def __init__(self, paths: StudioPaths) -> None:
         self.paths = paths
         self.entries: dict[str, ModelEntry] = {}
+        # Entries that could not be read: named in ``problems``, written back unchanged on save.
+        self.problems: list[str] = []
+        self._unread: list[Any] = []
         self.load()
 
     @property
@@ -71,24 +85,39 @@ class ModelRegistry:
         return self.paths.models_file
 
     def load(self) -> None:
-        self.entries = {}
+        """Read the registry; one entry that cannot be read is skipped (and kept), never the whole file."""
+        self.entries, self.problems, self._unread = {}, [], []
         try:
             raw = self.file.read_text(encoding="utf-8")
         except FileNotFoundError:
             return
         try:
             data = json.loads(raw)
-            for item in data.get("models", []):
-                entry = ModelEntry.from_dict(item)
-                self.entries[entry.name] = entry
+            if not isinstance(data, dict) or not isinstance(data.get("models", []), list):
+                raise ValueError("expected an object with a list of models")
         except (ValueError, TypeError, AttributeError) as exc:
             broken = self.file.with_suffix(".json.broken")
+            if broken.exists():  # an earlier damaged copy is kept too
+                broken = broken.with_name(f"{broken.name}-{_dt.datetime.now(_dt.UTC):%Y%m%dT%H%M%S%f}")
             os.replace(self.file, broken)
             raise RegistryError(f"the model registry {self.file} was damaged and was moved to {broken} ({exc})") from exc
+        for i, item in enumerate(data.get("models", []), start=1):
+            try:
+                entry = ModelEntry.from_dict(item)
+            except ValueError as exc:
+                self.problems.append(f"{self.file}: entry {i} skipped ({exc}); it is kept in the file")
+                self._unread.append(item)
+                continue
+            if entry.name in self.entries:
+                self.problems.append(f"{self.file}: entry {i} skipped (another entry is named {entry.name!r}); "
+                                     "it is kept in the file")
+                self._unread.append(item)
+                continue
+            self.entries[entry.name] = entry
 
     def save(self) -> None:
         self.file.parent.mkdir(parents=True, exist_ok=True)
-        data = {"version": REGISTRY_VERSION, "models": [e.to_dict() for e in self.entries.values()]}
+        data = {"version": REGISTRY_VERSION, "models": [e.to_dict() for e in self.entries.values()] + self._unread}
         write_atomic(self.file, (json.dumps(data, indent=2, sort_keys=True) + "\n").encode("utf-8"))
 
     def names(self) -> list[str]:

@@ -15,6 +15,7 @@ import errno
 import json
 import os
 import socket
+import stat
 import sys
 import time
 from datetime import UTC, datetime
@@ -124,8 +125,13 @@ class ProjectLock:
         """Take the lock and return None, or return who holds it."""
         if self._fd is not None or self.skipped:
             return None
-        try:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        in_the_way = _not_a_lock_file(self.path)
+        if in_the_way:
+            raise ProjectError(f"{self.path} is in the way of the project's lock: it is {in_the_way}; "
+                               "remove it (Soul Studio makes its own lock file) and try again")
+        try:  # never through a link: a lock file that points elsewhere would truncate that file
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0),
+                         0o644)
         except OSError as exc:
             if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
                 if self.readonly_ok:
@@ -133,7 +139,12 @@ class ProjectLock:
                     return None
                 raise ProjectError(f"{self.project_path.parent} is not writable ({exc.strerror}); "
                                    "copy the project to a folder you can write to") from exc
+            if exc.errno in (errno.ELOOP, errno.EISDIR, errno.ENXIO):  # it appeared meanwhile
+                return self._try()
             raise
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            return self._try()
         try:
             if not self._lock_fd(fd):
                 holder = read_holder(self.project_path)
@@ -185,6 +196,19 @@ class ProjectLock:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.release()
+
+
+def _not_a_lock_file(path: Path) -> str:
+    """What is at ``path`` when it is not a plain file a lock can be kept in ("" when it is, or nothing is)."""
+    try:
+        mode = os.lstat(path).st_mode
+    except OSError:
+        return ""
+    if stat.S_ISREG(mode):
+        return ""
+    if stat.S_ISLNK(mode):
+        return f"a link to {os.readlink(path)}"
+    return "a folder" if stat.S_ISDIR(mode) else "a pipe or device, not a file"
 
 
 def _inode(path: Path) -> int:

@@ -233,6 +233,16 @@ def write_recovery(project: Project, fallback: Path | None = None) -> Path:
                            _write_hint(last) if last is not None else "free disk space")
 
 
+def recovery_note(where: Path, project_path: Path | None, fallback: Path | None) -> str:
+    """Why a recovery file is where it is, when that is not beside the project ("" when it is)."""
+    if project_path is not None and where.parent == project_path.parent:
+        return ""
+    if fallback is not None and where.parent == fallback:
+        return " (the project's folder cannot be written, so the recovery file is in your data folder)"
+    return (" (neither the project's folder nor your data folder can be written, so the recovery file is in the "
+            "temporary folder, which may be emptied at the next restart: copy it somewhere safe now)")
+
+
 def _file_stem(name: str) -> str:
     """A project name as one file name: no folder separators, NUL or control characters."""
     cleaned = re.sub(r"[\x00-\x1f\x7f/\\]", "_", name or "").strip()

@@ -204,9 +204,12 @@ async def render_project(project: Project, shot_ids: list[str], quality: str, ba
 
                     shot = project.shots.get(state.shot_id)
                     name = (shot.name or shot.id) if shot else state.shot_id
-                    hint = engine_log.point_to(state.hint)
-                    print("soul-studio: " + failure_message(name, state.error, hint, state.backend or "sketch",
-                                                            one_shot=False), file=sys.stderr)
+                    logged = engine_log.point_to(state.hint)  # where the traceback is: not a fix in the studio
+                    message = failure_message(name, state.error, "" if logged != state.hint else state.hint,
+                                              state.backend or "sketch", one_shot=False)
+                    if logged != state.hint:
+                        message += f" ({logged})"
+                    print("soul-studio: " + message, file=sys.stderr)
         finally:
             if progress is not None:
                 progress.stop()

@@ -26,7 +26,7 @@ from types import TracebackType
 
 from soul_studio.project import ProjectFileError, save_project, write_recovery
 from soul_studio.project.model import Project
-from soul_studio.project.storage import DEFAULT_BACKUPS
+from soul_studio.project.storage import DEFAULT_BACKUPS, recovery_note
 
 
 class RunSaver:
@@ -60,8 +60,7 @@ class RunSaver:
             where = write_recovery(self.project, self.recovery_dir)
         except ProjectFileError as exc:
             return False, f"could not save the project ({error}); {exc}"
-        elsewhere = self.project.path is not None and where.parent != self.project.path.parent
-        note = " (its folder cannot be written, so the recovery file is in your data folder)" if elsewhere else ""
+        note = recovery_note(where, self.project.path, self.recovery_dir)
         return False, (f"could not save the project ({error}). The project file was left as it was{note}; this "
                        f"run's takes are recorded in {where}: open that file to keep them, or fix the problem and "
                        "render again (finished takes are reused)")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from soul_studio.project import ProjectError, ProjectFileError, archive_autosave
 from soul_studio.project.model import Project
-from soul_studio.project.storage import write_recovery
+from soul_studio.project.storage import recovery_note, write_recovery
 
 
 def keep_declined_autosave(path: Path) -> str:
@@ -28,7 +28,8 @@ def rescue_unsaved(project: Project, failure: ProjectFileError, recovery_folder:
         where = write_recovery(project, recovery_folder)
     except ProjectFileError as exc:
         return f"{failure}\n\nNo recovery copy could be written either: {exc.reason}. Use Save As."
-    return (f"{failure}\n\nYour changes are still open and unsaved. A copy was written to {where}; "
+    return (f"{failure}\n\nYour changes are still open and unsaved. A copy was written to {where}"
+            f"{recovery_note(where, project.path, recovery_folder)}; "
             "use Save As to keep the project somewhere you can write.")
 
 
@@ -45,4 +46,5 @@ def autosave_elsewhere(project: Project, failure: ProjectFileError, recovery_fol
         return previous, f"{failure}; no recovery copy could be written either ({exc.reason})"
     if previous is not None and previous != where:
         previous.unlink(missing_ok=True)
-    return where, f"Autosave could not be written beside the project; unsaved work copied to {where}"
+    return where, (f"Autosave could not be written beside the project; unsaved work copied to {where}"
+                   f"{recovery_note(where, project.path, recovery_folder)}")

@@ -100,3 +100,20 @@ def test_export_command_is_refused_while_another_process_writes_the_project(scen
     assert code == 2 and "soul-studio render" in capsys.readouterr().err
     assert not (tmp_path / "cut.edl").exists()
     assert export_main(["export", str(scene.path), "-f", "edl", "-o", str(tmp_path / "cut.edl"), "-q"]) == 0
+
+
+@pytest.mark.parametrize("fmt", ["mp4", "edl", "png"])
+def test_a_copy_saved_elsewhere_cannot_export_into_the_takes_folder_it_uses(scene, tmp_path, capsys, fmt):
+    """A recovery copy (or a Save As) in another folder still owns the takes/ folder its takes live in."""
+    from soul_studio.project import save_project
+
+    original = scene.folder
+    takes = original / "takes"
+    before = checksums(original)
+    (tmp_path / "elsewhere").mkdir()
+    save_project(scene, tmp_path / "elsewhere" / "copy.soulproj")
+    code = export_main(["export", str(tmp_path / "elsewhere" / "copy.soulproj"), "-f", fmt,
+                        "-o", str(takes / "new"), "--overwrite", "-q"])
+    assert code == 1 and "takes/ folder" in capsys.readouterr().err
+    assert checksums(original) == before and sorted(p.name for p in takes.iterdir()) == sorted(
+        Path(k).name for k in before if k.startswith("takes/"))

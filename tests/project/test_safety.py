@@ -14,6 +14,7 @@ import pytest
 from soul_studio.project import (
     Character,
     Project,
+    ProjectError,
     ProjectFileError,
     Shot,
     TimelineEntry,
@@ -264,3 +265,41 @@ def test_save_as_elsewhere_keeps_every_kind_of_media_link(tmp_path):
     assert links(load_project(copy)) == before == [tmp_path / "scene" / r for r in (
         "media/ana.png", "media/line.wav", "media/other.wav", "media/both.png", "takes/t1.mp4", "media/ana.png",
         "media/score.wav")]
+
+
+def _in_the_way(path: Path, kind: str, victim: Path) -> None:
+    if kind == "folder":
+        path.mkdir()
+    elif kind == "fifo":
+        os.mkfifo(path)
+    else:
+        path.symlink_to(victim)
+
+
+@pytest.mark.parametrize("kind", ["folder", "fifo", "symlink"])
+def test_something_in_the_way_of_the_lock_is_a_clear_refusal_and_is_left_alone(tmp_path, kind):
+    project = make(tmp_path)
+    victim = tmp_path / "elsewhere.txt"
+    victim.write_text("the user's notes")
+    _in_the_way(lock_path(project.path), kind, victim)
+    with pytest.raises(ProjectError) as info:
+        ProjectLock(project.path).acquire()
+    assert "in the way of the project's lock" in str(info.value) and "remove it" in str(info.value)
+    assert victim.read_text() == "the user's notes"
+    assert os.path.lexists(lock_path(project.path))
+
+
+@pytest.mark.parametrize("kind", ["folder", "fifo", "symlink"])
+def test_render_and_export_say_what_is_in_the_way_without_a_traceback(tmp_path, kind):
+    project = make(tmp_path)
+    victim = tmp_path / "elsewhere.txt"
+    victim.write_text("the user's notes")
+    _in_the_way(lock_path(project.path), kind, victim)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    for args in (["render", str(project.path), "--quiet"],
+                 ["export", str(project.path), "-f", "edl", "-o", str(tmp_path / "out.edl")]):
+        done = subprocess.run([sys.executable, "-m", "soul_studio.cli", *args], capture_output=True, text=True,
+                              timeout=120, env=env)
+        assert done.returncode != 0 and "Traceback" not in done.stderr, done.stderr
+        assert "in the way of the project's lock" in done.stderr, done.stderr
+    assert victim.read_text() == "the user's notes"
