@@ -153,9 +153,7 @@ def _export_interchange(project: Project, cut: Cut, fmt: str, claim: OutputClaim
                 link = take_link(seg) or _still_link(project, seg)
                 if link is not None:
                     video[index] = link
-                sound = dialogue_link(project, seg, cut.fps)
-                if sound is None and seg.take_path is not None:
-                    sound = take_link(seg)
+                sound = _sound_link(project, seg, cut.fps, link, warnings)
                 if sound is not None:
                     audio[index] = sound
         timeline = build_timeline(project, cut, video, audio, out.parent, options.relative_paths)
@@ -215,6 +213,24 @@ def export_shot_clips(
     result.duration_s = cut.length / _rate(cut)
     result.elapsed_s = time.monotonic() - started
     return result
+
+
+def _sound_link(project: Project, seg: Segment, fps: float, picture: MediaLink | None,
+                warnings: list[str]) -> MediaLink | None:
+    """What a clip's sound points at: the line's own recording, or, for a two-shot, the take
+    (which holds both lines, mixed); a take without sound leaves the partner's line out, said once."""
+    shot = seg.shot
+    assert shot is not None
+    two_lines = shot.is_two_shot and bool(shot.partner_audio)
+    if two_lines and picture is not None and picture.has_audio and seg.take_path is not None:
+        return picture
+    sound = dialogue_link(project, seg, fps)
+    if two_lines:
+        warnings.append(f"{seg.name!r}: the second character's line is only in the rendered take; render it, "
+                        "or export with shot clips (--media export) to hear both lines in the editor")
+    if sound is None and seg.take_path is not None:
+        sound = take_link(seg)
+    return sound
 
 
 def _still_link(project: Project, seg: Segment) -> MediaLink | None:

@@ -369,6 +369,9 @@ def _trim_lines(shot: Shot, head: float, tail: float, handles: bool, min_len: fl
     changes: dict[str, Any] = {}
     for prefix, (start, end, _length) in ranges.items():
         changes[prefix + "audio_in"], changes[prefix + "audio_out"] = round(start, 6), round(end, 6)
+        if end - start < 1e-6:  # a line trimmed away entirely leaves the shot (undo brings it back)
+            changes.update({prefix + "audio": None, prefix + "audio_in": 0.0, prefix + "audio_out": None,
+                            prefix + "audio_length": None})
     if hh != shot.handle_head or ht != shot.handle_tail:
         changes.update(handle_head=round(max(0.0, hh), 6), handle_tail=round(max(0.0, ht), 6))
     return changes
@@ -463,6 +466,8 @@ class SplitShot(Edit):
         picked = shot.take(shot.picked_take)
         if picked is not None and self.head_takes:
             shot.picked_take = next((t.id for t in self.head_takes if t.file == picked.file), None)
+        if picked is not None:  # the tail keeps the picked take too: the picture does not change at the cut
+            tail.picked_take = next((t.id for t in self.tail_takes if t.file == picked.file), None)
         project.shots[tail.id] = tail
         index = project.timeline.index_of(self.shot_id)
         track = project.timeline.entries[index].track

@@ -89,3 +89,22 @@ def test_a_two_shot_split_after_the_partner_finished_leaves_the_tail_one_line(tm
     head, tail = _split_keeps_the_cut(project, shot, 20, tmp_path)  # the partner's 18 frames are over
     assert (head.partner_audio_in, head.partner_audio_out) == (0.25, 1.0)
     assert tail.partner_audio is None and tail.audio_in == pytest.approx(0.25 + 20 / FPS)
+
+
+def test_both_halves_keep_the_picked_take_not_the_newest(tmp_path):
+    from soul_studio.project.model import Take
+    from tests.export.builders import write_take
+
+    project, shot = _scene(tmp_path / "scene")
+    write_take(project.folder / "takes" / "a_draft.mp4", 1, shot.frames(FPS), project.width, project.height, FPS)
+    draft = Take("takes/a_draft.mp4", current_hash(project, shot, "draft", "sketch"), "sketch", "draft")
+    shot.takes.insert(0, draft)
+    shot.picked_take = draft.id  # the editor prefers the draft's performance to the newer final
+    history = EditHistory(project)
+    history.push(split_keeping_picture(project, shot.id, 10))
+    frames = decode_frames(export_project(project, "mp4", tmp_path / "cut.mp4", ExportOptions()).path)
+    assert [round(float(np.median(f[..., 0])) / 10) for f in frames[:24]] == [12] * 24  # the draft's red, throughout
+    history.undo()
+    history.redo()
+    head, tail = project.timeline_shots()[:2]
+    assert head.take(head.picked_take).file == tail.take(tail.picked_take).file == "takes/a_draft.mp4"

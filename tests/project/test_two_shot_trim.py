@@ -61,3 +61,17 @@ def test_a_head_trim_keeps_both_lines_in_sync_and_undo_restores_them(two_shot):
     assert np.abs(_sound(project) - before).max() < 1e-6
     history.push(ripple_trim(project, shot.id, head_frames=-6))  # extended before both recordings: a pause
     assert shot.handle_head == pytest.approx(0.25) and (shot.audio_in, shot.partner_audio_in) == (0.0, 0.0)
+
+
+def test_a_head_trim_past_the_shorter_line_leaves_a_two_shot_that_renders(two_shot):
+    from soul_studio.render.planner import job_for_shot
+
+    project, shot = two_shot
+    shot.partner_audio_out = 0.5  # Ada only says half a second; trim three quarters off the head
+    history = EditHistory(project)
+    history.push(ripple_trim(project, shot.id, head_frames=18))
+    assert shot.partner_audio is None and shot.audio_in == pytest.approx(0.75) and shot.frames(FPS) == 6
+    job = job_for_shot(project, shot, "draft", "infinitetalk")
+    assert [bool(s.get("audio_path")) for s in job.options["speakers"]].count(True) == 1  # Ada listens
+    history.undo()
+    assert shot.partner_audio is not None and shot.partner_audio_out == 0.5 and shot.frames(FPS) == 24

@@ -204,3 +204,31 @@ def test_exported_dialogue_holds_both_lines(project: Project):
     silent_own = build_soundtrack(project, plan_cut(project, ExportOptions())).mono()
     assert float(np.sqrt(np.mean(silent_own[int(2.2 * rate):int(2.7 * rate)] ** 2))) > 0.05  # Bo is still heard
     assert float(np.sqrt(np.mean(silent_own[int(0.25 * rate):int(0.45 * rate)] ** 2))) < 1e-3
+
+
+def test_timeline_files_of_a_two_shot_link_the_take_that_holds_both_lines(project: Project, tmp_path):
+    import opentimelineio as otio
+
+    from engine.media import VideoWriter
+    from engine.takes import load_job_audio
+    from soul_studio.export import ExportOptions, export_project
+    from soul_studio.project import Take
+    from soul_studio.render.planner import current_hash
+
+    shot = _make_two_shot(project, EditHistory(project))
+    job = with_fingerprints(job_for_shot(project, shot, "final", backend="infinitetalk"))
+    project.takes_folder.mkdir(exist_ok=True)
+    movie = project.takes_folder / "two.mp4"
+    with VideoWriter(movie, 25.0, 64, 36, "h264", audio=load_job_audio(job)) as writer:
+        for _ in range(job.frame_count):
+            writer.write(np.full((36, 64, 3), 90, np.uint8))
+    shot.takes.append(Take("takes/two.mp4", current_hash(project, shot, "final", "infinitetalk"), "infinitetalk",
+                           "final"))
+    result = export_project(project, "otio", tmp_path / "cut.otio", ExportOptions(media="takes"))
+    (audio,) = otio.adapters.read_from_file(str(result.path)).audio_tracks()
+    (clip,) = [c for c in audio if isinstance(c, otio.schema.Clip)]
+    assert clip.media_reference.target_url.endswith("two.mp4")  # both lines, mixed in the take
+    assert not [w for w in result.warnings if "second character" in w]
+    shot.takes.clear()  # no take yet: the own line is linked and the missing reply is said
+    result = export_project(project, "otio", tmp_path / "bare.otio", ExportOptions(media="takes"))
+    assert [w for w in result.warnings if "second character" in w]
