@@ -91,6 +91,8 @@ def export_project(
     except OSError as exc:
         read_only = isinstance(exc, PermissionError) or exc.errno == errno.EROFS  # EACCES, EPERM (immutable), EROFS
         hint = "the folder cannot be written: choose another folder" if read_only else "check free space and permissions"
+        if exc.errno == errno.ENAMETOOLONG:
+            hint = "a file name the export needs is too long for the file system: choose a shorter name"
         raise ExportError(f"cannot write {out} ({exc.strerror or exc})", hint) from exc
     result.elapsed_s = time.monotonic() - started
     return result

@@ -14,6 +14,7 @@ import av
 import cv2
 import numpy as np
 
+from engine.atomic import fit_name
 from engine.media import CODECS, VideoWriter
 from engine.media.video import ChunkEncoder, rgb_to_bt709
 from soul_studio.export.cut import Cut, Segment, safe_filename
@@ -210,6 +211,7 @@ def write_image_sequence(project: Project, cut: Cut, folder: Path, stem: str, op
     folder.mkdir(parents=True, exist_ok=True)
     pictures = SegmentPictures(project, cut, options.missing, options.burn_in, rgb=True)
     frame_no = cut.start_tc_frames
+    stem = fit_name(stem, len(".0000000.png"))  # a folder named up to the limit still names its frames
     for seg in cut.segments:
         for picture in pictures.segment(seg):
             target = folder / f"{stem}.{frame_no:07d}.png"

@@ -40,3 +40,12 @@ def test_a_dead_exports_staging_folder_of_a_long_name_is_swept(tmp_path):
     assert len(dead.name.encode()) <= NAME_MAX
     sweep_staging(out)
     assert not dead.exists()
+
+
+
+def test_a_png_folder_named_up_to_the_limit_names_its_frames(scene, tmp_path, capsys):
+    out = tmp_path / ("é" * ((NAME_MAX - len(".png")) // 2) + ".png")  # frames were NAME.png.0086400.png
+    assert export_main(["export", str(scene.path), "-f", "png", "-o", str(out), "-q"]) == 0, capsys.readouterr().err
+    frames = sorted(p for p in out.iterdir() if p.suffix == ".png")
+    assert frames and all(len(p.name.encode()) <= NAME_MAX for p in frames)
+    assert [p.suffix for p in out.iterdir()].count(".wav") == 1
