@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from engine.atomic import fit_name
+from engine.atomic import NAME_MAX, fit_name
 from soul_studio.export.options import ExportError
 from soul_studio.project.lock import lock_path
 from soul_studio.project.model import Project
@@ -206,6 +206,10 @@ def _prune_trash(trash: Path, name: str) -> None:
 
 def claim_output(project: Project, path: Path, kind: str, overwrite: bool, is_folder: bool) -> OutputClaim:
     """Check ``path`` before an export of ``kind`` starts; raises :class:`ExportError` with the reason."""
+    size = len(path.name.encode("utf-8", "surrogateescape"))
+    if size > NAME_MAX:
+        raise ExportError(f"the export's name is {size} bytes long, more than the {NAME_MAX} a file name may have",
+                          "choose a shorter name")
     if not path.parent.is_dir():
         raise ExportError(f"folder {path.parent} does not exist", "create it or choose another location")
     check_not_owned(project, path)

@@ -205,6 +205,8 @@ def recovery_path(path: str | os.PathLike[str]) -> Path:
 def _write_hint(exc: OSError) -> str:
     if isinstance(exc, PermissionError) or exc.errno == errno.EROFS:  # EACCES, EPERM (immutable), EROFS
         return "the folder is read-only: save the project somewhere you can write"
+    if exc.errno == errno.ENAMETOOLONG:
+        return "the name is too long for the file system: choose a shorter one"
     return "free disk space or choose another folder"
 
 
@@ -305,6 +307,10 @@ def _read_json(path: Path, hint: bool = True) -> dict[str, Any]:
     def backup_hint() -> str:
         return _backup_hint(path) if hint else ""
 
+    size = len(path.name.encode("utf-8", "surrogateescape"))
+    if size > atomic.NAME_MAX:
+        raise ProjectFileError(path, f"project file not found (its name is {size} bytes, more than the "
+                               f"{atomic.NAME_MAX} a file name may have)", "check the path")
     if not path.exists():
         raise ProjectFileError(path, "project file not found")
     if path.is_dir():

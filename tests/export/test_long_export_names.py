@@ -49,3 +49,11 @@ def test_a_png_folder_named_up_to_the_limit_names_its_frames(scene, tmp_path, ca
     frames = sorted(p for p in out.iterdir() if p.suffix == ".png")
     assert frames and all(len(p.name.encode()) <= NAME_MAX for p in frames)
     assert [p.suffix for p in out.iterdir()].count(".wav") == 1
+
+
+@pytest.mark.parametrize("fmt", ["edl", "mp4", "png"])
+def test_a_name_longer_than_a_file_name_may_be_is_refused_clearly(scene, tmp_path, capsys, fmt):
+    out = tmp_path / ("a" * 300 + f".{fmt}")
+    assert export_main(["export", str(scene.path), "-f", fmt, "-o", str(out), "-q"]) == 1
+    err = capsys.readouterr().err
+    assert "choose a shorter name" in err and "Traceback" not in err and os.listdir(tmp_path) == []

@@ -16,6 +16,7 @@ import pytest
 from engine.atomic import NAME_MAX, fit_name, write_atomic
 from soul_studio.project import (
     Project,
+    ProjectFileError,
     Shot,
     TimelineEntry,
     archive_autosave,
@@ -126,3 +127,24 @@ def test_temp_file_of_a_long_target_fits(tmp_path):
     target = tmp_path / ("t" * (NAME_MAX - 4) + ".mp4")
     write_atomic(target, b"data", suffix=".partial.mp4")
     assert target.read_bytes() == b"data" and os.listdir(tmp_path) == [target.name]
+
+
+def test_a_name_longer_than_the_limit_is_a_clear_error_on_save_and_open(tmp_path):
+    path = tmp_path / ("a" * 300 + ".soulproj")
+    with pytest.raises(ProjectFileError) as info:
+        save_project(_project(), path)
+    assert "choose a shorter one" in str(info.value) and "disk space" not in str(info.value)
+    with pytest.raises(ProjectFileError, match="more than the 255"):
+        load_project(path)
+    assert os.listdir(tmp_path) == []
+
+
+def test_render_and_export_of_an_over_long_project_path_say_so(tmp_path, capsys):
+    from soul_studio.cli import main
+
+    path = str(tmp_path / ("a" * 300 + ".soulproj"))
+    assert main(["render", path, "--quiet"]) == 2
+    assert main(["export", path, "-f", "edl", "-o", str(tmp_path / "x.edl")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("more than the 255") == 2 and "Traceback" not in err
+    assert os.listdir(tmp_path) == []
