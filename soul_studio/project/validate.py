@@ -51,6 +51,19 @@ def _text(data: dict[str, Any], key: str, where: str, optional: bool = True) -> 
         raise InvalidField(f"{where}{key}", data[key], "expected text")
 
 
+def _flag(data: dict[str, Any], key: str, where: str) -> None:
+    if key in data and not isinstance(data[key], bool):
+        raise InvalidField(f"{where}{key}", data[key], "expected true or false")
+
+
+def _box(value: Any, name: str) -> None:
+    """Four finite numbers (a mouth box, a speaker's box)."""
+    if not isinstance(value, list) or len(value) != 4:
+        raise InvalidField(name, value, "expected four numbers")
+    for j in range(4):
+        _number({f"[{j}]": value[j]}, f"[{j}]", name, lo=-1e6, hi=1e6, optional=False)
+
+
 def _items(data: dict[str, Any], key: str, where: str = "") -> list[dict[str, Any]]:
     value = data.get(key, [])
     if value is None:
@@ -107,12 +120,9 @@ def validate_project_dict(data: dict[str, Any]) -> None:
         where = f"characters[{i}]."
         for key in ("name", "portrait", "prompt", "framing", "colour"):
             _text(c, key, where)
-        box = c.get("mouth_box")
-        if box is not None:
-            if not isinstance(box, list) or len(box) != 4:
-                raise InvalidField(f"{where}mouth_box", box, "expected four numbers")
-            for j in range(4):
-                _number({"v": box[j]}, "v", f"{where}mouth_box[{j}]", lo=-1e6, hi=1e6)
+        if c.get("mouth_box") is not None:
+            _box(c["mouth_box"], f"{where}mouth_box")
+        _number(c, "face_index", where, lo=0, hi=1000, integer=True)
         voice = c.get("voice") or {}
         if not isinstance(voice, dict):
             raise InvalidField(f"{where}voice", voice, "expected an object")
@@ -134,18 +144,37 @@ def validate_project_dict(data: dict[str, Any]) -> None:
     _unique_ids(markers, "timeline.markers", required=False)
     for i, m in enumerate(markers):
         _number(m, "frame", f"timeline.markers[{i}].", lo=0, integer=True, optional=False)
+        for key in ("name", "note", "colour"):
+            _text(m, key, f"timeline.markers[{i}].", optional=False)
+    for i, t in enumerate(_items(timeline, "tracks", "timeline.")):
+        _text(t, "key", f"timeline.tracks[{i}].", optional=False)
+        for key in ("mute", "solo", "lock"):
+            _flag(t, key, f"timeline.tracks[{i}].")
     for i, m in enumerate(_items(timeline, "music", "timeline.")):
         _validate_music(m, f"timeline.music[{i}].", longest)
     media = _items(data, "media")
     _unique_ids(media, "media", required=False)
     for i, m in enumerate(media):
         _text(m, "path", f"media[{i}].", optional=False)
+        _text(m, "kind", f"media[{i}].", optional=False)
         _number(m, "duration", f"media[{i}].", lo=0)
 
 
 def _validate_shot(s: dict[str, Any], where: str, longest: float, take_ids: set[str]) -> None:
-    for key in ("character_id", "text", "prompt", "audio", "framing", "name", "notes"):
+    for key in ("character_id", "text", "prompt", "audio", "framing", "name", "notes", "picked_take", "partner_id",
+                "partner_audio", "two_shot_image"):
         _text(s, key, where)
+    for key in ("temp_audio", "partner_left"):
+        _flag(s, key, where)
+    _number(s, "partner_audio_in", where, lo=0, hi=longest * 100, optional=False)
+    _number(s, "partner_audio_out", where, lo=0, hi=longest * 100)
+    _number(s, "partner_audio_length", where, lo=0, hi=longest * 100)
+    boxes = s.get("speaker_boxes")
+    if boxes is not None:
+        if not isinstance(boxes, list):
+            raise InvalidField(f"{where}speaker_boxes", boxes, "expected a list of [x0, y0, x1, y1] boxes")
+        for j, box in enumerate(boxes):
+            _box(box, f"{where}speaker_boxes[{j}]")
     _number(s, "audio_in", where, lo=0, hi=longest * 100, optional=False)
     _number(s, "audio_out", where, lo=0, hi=longest * 100)
     _number(s, "audio_length", where, lo=0, hi=longest * 100)

@@ -81,6 +81,27 @@ REFUSED = [
     (_music("length", float("inf")), "timeline.music[0].length"),
     (_music("path", 5), "timeline.music[0].path"),
     (lambda d: d["timeline"].__setitem__("music", [7]), "timeline.music[0]"),
+    (lambda d: d["timeline"].__setitem__("tracks", [5]), "timeline.tracks[0]"),
+    (lambda d: d["timeline"].__setitem__("tracks", {"V1": {}}), "timeline.tracks"),
+    (lambda d: d["timeline"].__setitem__("tracks", [{"key": 5}]), "timeline.tracks[0].key"),
+    (lambda d: d["timeline"].__setitem__("tracks", [{"key": "V1", "mute": "no"}]), "timeline.tracks[0].mute"),
+    (lambda d: d["timeline"].__setitem__("markers", [{"frame": 1, "name": 5}]), "timeline.markers[0].name"),
+    (lambda d: d["characters"][0].__setitem__("mouth_box", [0.1, 0.2, 0.3, "x"]), "characters[0].mouth_box[3]"),
+    (lambda d: d["characters"][0].__setitem__("face_index", -1), "characters[0].face_index"),
+    (lambda d: d["characters"][0].__setitem__("face_index", 1.5), "characters[0].face_index"),
+    (lambda d: d["media"].append({"path": "media/line.wav", "kind": 3}), "media[0].kind"),
+    (_shot("partner_audio", 5), "shots[0].partner_audio"),
+    (_shot("two_shot_image", ["a.png"]), "shots[0].two_shot_image"),
+    (_shot("partner_id", 7), "shots[0].partner_id"),
+    (_shot("picked_take", 5), "shots[0].picked_take"),
+    (_shot("partner_audio_in", None), "shots[0].partner_audio_in"),
+    (_shot("partner_audio_in", float("nan")), "shots[0].partner_audio_in"),
+    (_shot("partner_audio_out", -1), "shots[0].partner_audio_out"),
+    (_shot("temp_audio", "yes"), "shots[0].temp_audio"),
+    (_shot("partner_left", 1), "shots[0].partner_left"),
+    (_shot("speaker_boxes", [[0, 0, 1]]), "shots[0].speaker_boxes[0]"),
+    (_shot("speaker_boxes", [[0, 0, 1, "x"]]), "shots[0].speaker_boxes[0][3]"),
+    (_shot("speaker_boxes", "left"), "shots[0].speaker_boxes"),
 ]
 
 
@@ -94,6 +115,7 @@ def test_a_wrong_value_is_refused_with_its_field_and_the_file_is_left_alone(tmp_
         load_project(path)
     message = str(info.value)
     assert f"{field} is " in message, message
+    assert f"{field}v is" not in message
     assert "TypeError" not in message and "Traceback" not in message
     assert hashlib.sha256(path.read_bytes()).hexdigest() == digest
 
