@@ -62,6 +62,19 @@ DEFAULT_PREVIEW_SIZE = 256
 DEFAULT_PROBE_WAIT_S = 3.0
 
 
+def write_problem(output_path: str, exc: OSError) -> tuple[str, str, str] | None:
+    """(error type, message, hint) for a full drive or a takes folder that cannot be written, else None."""
+    folder = os.path.dirname(os.path.abspath(output_path))
+    if exc.errno in _DISK_FULL:
+        return ("DiskFull", f"no space left to write the take in {folder} ({exc.strerror})",
+                "free disk space on that drive (or move the project to a larger one) and render again")
+    written = exc.filename is not None and os.path.dirname(os.path.abspath(str(exc.filename))) == folder
+    if exc.errno in _READ_ONLY and written:
+        return ("ReadOnly", f"the takes folder {folder} cannot be written ({exc.strerror})",
+                "make that folder writable (or save the project somewhere you can write) and render again")
+    return None
+
+
 class RequestError(Exception):
     """A request the engine refuses; becomes an ``ok: false`` reply."""
 
@@ -462,26 +475,14 @@ class EngineServer:
         except JobSpecError as exc:
             return self._failed(job, "JobSpecError", str(exc), "the studio sent an invalid job")
         except OSError as exc:
-            return self._write_failed(job, exc)
+            problem = write_problem(job.output_path, exc)
+            return self._failed(job, *problem) if problem else self._unexpected(job, exc)
         except MemoryError as exc:
             self._unload_all("out of memory")
             return self._failed(job, "OutOfMemory", str(exc) or "out of memory", "close other programs or lower the resolution")
         except Exception as exc:  # noqa: BLE001 - a bad job must never take the engine down
             return self._unexpected(job, exc)
         return protocol.event("done", job.job_id, **result.to_dict())
-
-    def _write_failed(self, job: JobSpec, exc: OSError) -> dict[str, Any]:
-        """A full drive or a takes folder that cannot be written, said as such; other OS errors as they are."""
-        folder = os.path.dirname(os.path.abspath(job.output_path))
-        if exc.errno in _DISK_FULL:
-            return self._failed(job, "DiskFull", f"no space left to write the take in {folder} ({exc.strerror})",
-                                "free disk space on that drive (or move the project to a larger one) and render again")
-        written = exc.filename is not None and os.path.dirname(os.path.abspath(str(exc.filename))) == folder
-        if exc.errno in _READ_ONLY and written:
-            return self._failed(job, "ReadOnly", f"the takes folder {folder} cannot be written ({exc.strerror})",
-                                "make that folder writable (or save the project somewhere you can write) "
-                                "and render again")
-        return self._unexpected(job, exc)
 
     def _unexpected(self, job: JobSpec, exc: Exception) -> dict[str, Any]:
         """An error no backend foresaw: its traceback goes to the log, the job fails, the engine lives."""
