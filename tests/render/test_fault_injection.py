@@ -40,8 +40,9 @@ def test_random_kills_of_cli_and_engine_lose_nothing(tmp_path):
     tmpdir = tmp_path / "tmp"
     started = time.monotonic()
     kills = {"cli": 0, "engine": 0}
-    for _ in range(KILLS):
-        if time.monotonic() - started > BUDGET_S:
+    for i in range(KILLS + 4):  # a loaded machine may miss a kill (the run ended first): a few more tries
+        enough = kills["cli"] >= 2 and kills["engine"] >= 1
+        if enough and (i >= KILLS or time.monotonic() - started > BUDGET_S):
             break
         if rng.random() < 0.6:  # new inputs for one shot, so every run has work to do
             project = load_project(scene)
@@ -50,8 +51,9 @@ def test_random_kills_of_cli_and_engine_lose_nothing(tmp_path):
             save_project(project, keep_backups=2)
         proc = cli("render", str(scene), "--quality", "draft", "--quiet", "--wait", "30", tmpdir=tmpdir)
         try:
-            delay = rng.uniform(0.3, 2.5)
-            target = "engine" if rng.random() < 0.4 else "cli"
+            target = "engine" if rng.random() < 0.4 or (i >= KILLS - 2 and not kills["engine"]) else "cli"
+            # the engine is killed soon after it starts: a render of four short shots can end before 2.5 s
+            delay = rng.uniform(0.1, 0.8) if target == "engine" else rng.uniform(0.3, 2.5)
             if target == "engine":  # the engine is the CLI's child once it runs
                 wait_until(lambda pid=proc.pid: children(pid), timeout=10)
             time.sleep(delay)
