@@ -287,10 +287,15 @@ def oom_guard(stage: str, current: Placement | None = None, plan: MemoryPlan | N
 # ------------------------------------------------------------------------------- measure
 def resolve_dtypes(device: str | None, dtype: str | None, vae_dtype: str | None) -> tuple[Any, Any, Any]:
     """(torch device, model dtype, VAE dtype) from option strings: CUDA when present, bf16 there
-    and fp32 on CPU; the VAE stays fp32 unless asked (its decode is the most dtype-sensitive step)."""
+    and fp32 on CPU; the VAE stays fp32 unless asked (its decode is the most dtype-sensitive step).
+    A CUDA device asked for on a machine without one is refused before any weight is read."""
     import torch
 
+    from engine.backends.soul.errors import ModelFolderError
+
     dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ModelFolderError("CUDA was requested but no CUDA GPU is available", hint="choose device cpu")
     default = torch.bfloat16 if dev.type == "cuda" else torch.float32
     return dev, getattr(torch, dtype) if dtype else default, getattr(torch, vae_dtype) if vae_dtype else torch.float32
 

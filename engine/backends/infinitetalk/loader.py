@@ -115,9 +115,7 @@ def load_infinitetalk_pipeline(folder: str | os.PathLike[str], options: LoadOpti
     report = report or validate_model_folder(root, adapter_folder=options.adapter_folder,
                                              audio_encoder_folder=options.audio_encoder_folder, adapter=options.adapter)
     report.raise_for_errors()
-    device, dtype, vae_dtype = options.resolve()
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ModelFolderError("CUDA was requested but no CUDA GPU is available", hint="choose device cpu")
+    device, dtype, vae_dtype = options.resolve()  # refuses CUDA where there is none
     safe = {"use_safetensors": True, "local_files_only": True}
     transformers_logging.disable_progress_bar()
     diffusers_logging.disable_progress_bar()

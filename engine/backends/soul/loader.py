@@ -125,9 +125,7 @@ def load_soul_pipeline(
     report = report or validate_model_folder(root)
     report.raise_for_errors()
     options = options or LoadOptions()
-    device, dtype, vae_dtype = options.resolve()
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ModelFolderError("CUDA was requested but no CUDA GPU is available", hint="choose device cpu")
+    device, dtype, vae_dtype = options.resolve()  # refuses CUDA where there is none
     safe = {"use_safetensors": True, "local_files_only": True}
     # The engine reports its own progress; library progress bars would only clutter its log.
     transformers_logging.disable_progress_bar()
