@@ -33,11 +33,23 @@ STAGES: tuple[str, ...] = ("encode", "denoise", "decode")
 HEADROOM = 0.92  # the allocator's fragmentation and the CUDA context need the rest
 GROUP_SIZES: tuple[int, ...] = (8, 4, 2, 1)  # blocks per offload group, fastest first
 SMALL_MODEL_BYTES = GIB  # under group offload, models smaller than this stay on the GPU
+# Working-memory figures of the Wan models both GPU backends run (same DiT blocks, same VAE code).
+TEXT_EMBEDDING_PARAMETERS = 256_384 * 4096  # UMT5's token embedding: the largest single layer
+ACTIVATION_BYTES_PER_UNIT = 28  # per token per hidden unit of one block (attention + FFN buffers, bf16)
+VAE_BYTES_PER_PIXEL = 36  # decode working memory per output pixel-frame
+VAE_TILE_PIXELS = 384 * 384  # one spatial tile of diffusers' Wan VAE tiling, with its overlap
+ENCODE_WORKING = GIB // 2
 MODE_LABELS = {
     "resident": "every model resident on the GPU",
     "model_offload": "model CPU offload (one model on the GPU at a time)",
     "group_offload": "group offload (transformer blocks streamed from CPU memory)",
 }
+
+
+def vae_decode_bytes(frames: int, width: int, height: int) -> tuple[int, int]:
+    """(whole-frame, tiled) working memory of decoding ``frames`` at ``width``×``height``."""
+    return (frames * width * height * VAE_BYTES_PER_PIXEL,
+            frames * min(width * height, VAE_TILE_PIXELS) * VAE_BYTES_PER_PIXEL)
 
 
 class GpuMemoryError(BackendError):

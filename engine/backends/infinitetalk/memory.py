@@ -14,7 +14,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from engine.backends.placement import GIB, Component, MemoryPlan
+from engine.backends.placement import (
+    ACTIVATION_BYTES_PER_UNIT,
+    ENCODE_WORKING,
+    TEXT_EMBEDDING_PARAMETERS,
+    Component,
+    MemoryPlan,
+    vae_decode_bytes,
+)
 
 # Parameters of the published parts (Wan2.1-I2V-14B: 40 blocks of width 5120).
 REFERENCE_PARAMETERS: dict[str, int] = {
@@ -31,11 +38,6 @@ RUNTIME_BYTES: dict[str, int] = {"vae": 4, "audio_encoder": 4}
 REFERENCE_BLOCKS = 40
 REFERENCE_WIDTH = 5120
 REFERENCE_HEADS = 40
-TEXT_EMBEDDING_PARAMETERS = 256_384 * 4096  # UMT5's token embedding: the largest single layer
-ACTIVATION_BYTES_PER_UNIT = 28  # per token per hidden unit of one block (attention + FFN buffers, bf16)
-VAE_BYTES_PER_PIXEL = 36  # decode working memory per output pixel-frame
-VAE_TILE_PIXELS = 384 * 384  # one spatial tile of diffusers' Wan VAE tiling, with its overlap
-ENCODE_WORKING = GIB // 2
 
 
 @dataclass(frozen=True)
@@ -96,8 +98,7 @@ def memory_plan(shape: RenderShape, parameters: Mapping[str, int] | None = None,
     if shape.speakers > 1:
         # Face routing scores every token against the first frame's tokens, half the heads at a time.
         routing = shape.tokens * shape.frame_tokens * max(1, heads // 2) * 2 * 2
-    decode_full = shape.frames * shape.width * shape.height * VAE_BYTES_PER_PIXEL
-    decode_tiled = shape.frames * min(shape.width * shape.height, VAE_TILE_PIXELS) * VAE_BYTES_PER_PIXEL
+    decode_full, decode_tiled = vae_decode_bytes(shape.frames, shape.width, shape.height)
     return MemoryPlan(
         components=tuple(denoise + encoders),
         working={"encode": ENCODE_WORKING, "denoise": activations + latents + routing, "decode": decode_full},

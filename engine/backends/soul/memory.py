@@ -14,7 +14,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from engine.backends.placement import GIB, Component, MemoryPlan
+from engine.backends.placement import (
+    ACTIVATION_BYTES_PER_UNIT,
+    ENCODE_WORKING,
+    TEXT_EMBEDDING_PARAMETERS,
+    Component,
+    MemoryPlan,
+    vae_decode_bytes,
+)
 
 REFERENCE_PARAMETERS: dict[str, int] = {
     "transformer": 4_999_820_000,
@@ -26,11 +33,6 @@ REFERENCE_PARAMETERS: dict[str, int] = {
 RUNTIME_BYTES: dict[str, int] = {"vae": 4}  # the VAE decodes in fp32 by default
 REFERENCE_BLOCKS = 30
 REFERENCE_WIDTH = 3072
-TEXT_EMBEDDING_PARAMETERS = 256_384 * 4096  # UMT5's token embedding: the largest single layer
-ACTIVATION_BYTES_PER_UNIT = 28  # per token per hidden unit of one block (attention + FFN buffers, bf16)
-VAE_BYTES_PER_PIXEL = 36  # decode working memory per output pixel-frame
-VAE_TILE_PIXELS = 384 * 384  # one spatial tile of diffusers' Wan VAE tiling, with its overlap
-ENCODE_WORKING = GIB // 2
 
 
 def latent_tokens(width: int, height: int, frames: int) -> int:
@@ -56,6 +58,7 @@ def memory_plan(width: int, height: int, frames: int, parameters: Mapping[str, i
     tokens = latent_tokens(width, height, frames)
     activations = tokens * model_width * ACTIVATION_BYTES_PER_UNIT * max(1, batch_cfg_passes)
     latents = 6 * tokens * 4 * 48 * 4  # a few fp32 copies of the 48-channel latents and velocities
+    decode_full, decode_tiled = vae_decode_bytes(frames, width, height)
     return MemoryPlan(
         components=(
             Component("transformer", size("transformer"), "denoise", blocks=blocks),
@@ -65,8 +68,7 @@ def memory_plan(width: int, height: int, frames: int, parameters: Mapping[str, i
             Component("audio_encoder", size("audio_encoder"), "encode", blocks=32),
             Component("vae", size("vae"), "decode", leaf_bytes=64 * 1024**2),
         ),
-        working={"encode": ENCODE_WORKING, "denoise": activations + latents,
-                 "decode": frames * width * height * VAE_BYTES_PER_PIXEL},
-        decode_tiled=frames * min(width * height, VAE_TILE_PIXELS) * VAE_BYTES_PER_PIXEL,
+        working={"encode": ENCODE_WORKING, "denoise": activations + latents, "decode": decode_full},
+        decode_tiled=decode_tiled,
         label=f"soul {width}x{height}, {frames} frames",
     )
