@@ -48,6 +48,11 @@ class VideoCodec:
         return self.codec in ("prores_aw", "prores_ks", "dnxhd")
 
 
+# x264's light motion search (final takes, delivery, shot clips); delivery and shot clips also
+# turn off adaptive quantisation, weighted prediction and mixed references (see "h264_delivery").
+_X264_LIGHT = "rc-lookahead=5:ref=1:me=dia:subme=1:trellis=0:partitions=i8x8,i4x4"
+_X264_DELIVERY = _X264_LIGHT + ":aq-mode=0:weightp=0:mixed-refs=0"
+
 # ProRes goes through FFmpeg's prores_aw encoder: the same Apple profiles as prores_ks at
 # about a quarter of the CPU time, which keeps a 1080p conform close to real time.
 CODECS: dict[str, VideoCodec] = {
@@ -64,8 +69,7 @@ CODECS: dict[str, VideoCodec] = {
     "h264_delivery": VideoCodec(
         "h264_delivery", "mp4", ".mp4", "libx264", "yuv420p",
         {"crf": "18", "preset": "veryfast", "profile": "high", "threads": "1",
-         "x264-params": "rc-lookahead=5:ref=1:me=dia:subme=1:trellis=0:partitions=i8x8,i4x4"
-                        ":aq-mode=0:weightp=0:mixed-refs=0"}, "aac", "high",
+         "x264-params": _X264_DELIVERY}, "aac", "high",
         audio_options={"aac_coder": "fast"},
     ),
     # Final takes: intermediates that the export conforms again, so a lower CRF with the same
@@ -73,7 +77,7 @@ CODECS: dict[str, VideoCodec] = {
     "h264_take": VideoCodec(
         "h264_take", "mp4", ".mp4", "libx264", "yuv420p",
         {"crf": "16", "preset": "veryfast", "profile": "high",
-         "x264-params": "rc-lookahead=5:ref=1:me=dia:subme=1:trellis=0:partitions=i8x8,i4x4"}, "aac", "high",
+         "x264-params": _X264_LIGHT}, "aac", "high",
     ),
     "h264_draft": VideoCodec(
         "h264_draft", "mp4", ".mp4", "libx264", "yuv420p",
@@ -84,8 +88,7 @@ CODECS: dict[str, VideoCodec] = {
     "h264_clip": VideoCodec(
         "h264_clip", "mov", ".mov", "libx264", "yuv420p",
         {"crf": "18", "preset": "veryfast", "profile": "high", "threads": "1",
-         "x264-params": "rc-lookahead=5:ref=1:me=dia:subme=1:trellis=0:partitions=i8x8,i4x4"
-                        ":aq-mode=0:weightp=0:mixed-refs=0"}, "aac", "high",
+         "x264-params": _X264_DELIVERY}, "aac", "high",
         audio_options={"aac_coder": "fast"},
     ),
     # ProRes: Final Cut and Resolve look for Apple's vendor code in the sample description.
