@@ -42,15 +42,7 @@ def mix(project: Project, cache: MediaCache, start_frame: int, seconds: float) -
                 s1 = min(s1, s0 + seconds)
             if s1 <= t0 or s0 >= t0 + total:
                 continue
-            path = project.resolve(file)
-            pcm = cache.audio(path) if path is not None else None
-            if pcm is None:
-                continue
-            dst0 = int(round((max(s0, t0) - t0) * PLAYBACK_RATE))
-            src0 = int(round((line_in + max(0.0, t0 - s0)) * PLAYBACK_RATE))
-            n = min(len(out) - dst0, len(pcm) - src0, int(round((s1 - max(s0, t0)) * PLAYBACK_RATE)))
-            if n > 0:
-                out[dst0:dst0 + n] += pcm[src0:src0 + n].astype(np.float32) / 32767.0
+            _add(out, project, cache, file, s0, s1, line_in, t0)
     if MUSIC_TRACK in audible:
         _mix_music(project, cache, out, t0)
     np.clip(out, -1.0, 1.0, out=out)
@@ -74,15 +66,21 @@ def _mix_music(project: Project, cache: MediaCache, out: np.ndarray, t0: float) 
         s1 = s0 + clip.seconds()
         if s1 <= t0 or s0 >= t0 + len(out) / PLAYBACK_RATE:
             continue
-        path = project.resolve(clip.path)
-        pcm = cache.audio(path) if path is not None else None
-        if pcm is None:
-            continue
-        dst0 = int(round((max(s0, t0) - t0) * PLAYBACK_RATE))
-        src0 = int(round((clip.audio_in + max(0.0, t0 - s0)) * PLAYBACK_RATE))
-        n = min(len(out) - dst0, len(pcm) - src0, int(round((s1 - max(s0, t0)) * PLAYBACK_RATE)))
-        if n > 0:
-            out[dst0:dst0 + n] += pcm[src0:src0 + n].astype(np.float32) / 32767.0 * 10 ** (clip.gain_db / 20)
+        _add(out, project, cache, clip.path, s0, s1, clip.audio_in, t0, 10 ** (clip.gain_db / 20))
+
+
+def _add(out: np.ndarray, project: Project, cache: MediaCache, file: str, s0: float, s1: float, file_in: float,
+         t0: float, gain: float = 1.0) -> None:
+    """Mix ``file`` from ``file_in`` into ``out`` (which starts at ``t0``) where it plays, ``s0`` to ``s1``."""
+    path = project.resolve(file)
+    pcm = cache.audio(path) if path is not None else None
+    if pcm is None:
+        return
+    dst0 = int(round((max(s0, t0) - t0) * PLAYBACK_RATE))
+    src0 = int(round((file_in + max(0.0, t0 - s0)) * PLAYBACK_RATE))
+    n = min(len(out) - dst0, len(pcm) - src0, int(round((s1 - max(s0, t0)) * PLAYBACK_RATE)))
+    if n > 0:
+        out[dst0:dst0 + n] += pcm[src0:src0 + n].astype(np.float32) / 32767.0 * gain
 
 
 def at_speed(samples: np.ndarray, speed: float) -> np.ndarray:
