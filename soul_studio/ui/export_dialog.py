@@ -34,6 +34,7 @@ from engine.timebase import frames_to_timecode
 from soul_studio.export import FORMAT_LABELS, FORMATS, INTERCHANGE_FORMATS, ExportOptions, export_project, output_path
 from soul_studio.export.options import ExportCancelled, ExportError, ExportResult
 from soul_studio.project.model import Project
+from soul_studio.ui.gui_gc import GuiThreadCollector
 
 MEDIA_CODECS = {"prores422hq": "ProRes 422 HQ", "prores422lt": "ProRes 422 LT", "prores4444": "ProRes 4444",
                 "mp4": "H.264 (MP4)"}
@@ -50,6 +51,7 @@ class ExportWorker(QThread):
     def __init__(self, project: Project, fmt: str, path: Path, options: ExportOptions,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        GuiThreadCollector.hold_for(self)  # the export allocates a lot on its own thread
         self.project, self.fmt, self.path, self.options = project, fmt, path, options
         self.token = CancelToken()
 

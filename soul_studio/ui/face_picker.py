@@ -18,6 +18,8 @@ from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QMouseEvent, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from soul_studio.ui.gui_gc import GuiThreadCollector
+
 Faces = list[tuple[tuple[float, float, float, float], float]]  # (x, y, w, h) in image pixels, confidence
 
 
@@ -48,6 +50,7 @@ class FacePicker(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        GuiThreadCollector.hold_for(self)  # the face analysis allocates on its own thread
         self.setMinimumHeight(120)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         self.setCursor(Qt.CursorShape.PointingHandCursor)

@@ -40,6 +40,7 @@ from soul_studio.ui.cast_panel import CastPanel
 from soul_studio.ui.dialogs import NewProjectDialog, PreferencesDialog, RelinkDialog, ShortcutsDialog, show_error
 from soul_studio.ui.document import Document
 from soul_studio.ui.edit_commands import EditCommands
+from soul_studio.ui.gui_gc import GuiThreadCollector
 from soul_studio.ui.inspector import Inspector
 from soul_studio.ui.markers import MarkerList
 from soul_studio.ui.media_bin import MediaBin
@@ -94,6 +95,7 @@ class MainWindow(QMainWindow):
     def __init__(self, settings: StudioSettings, project: Project | None = None,
                  manager_factory: ManagerFactory | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        GuiThreadCollector.hold_for(self)  # the window's own cycles hold Qt wrappers
         self.settings = settings
         self.prompts = Prompts(self)
         self.project_lock = LockHolder("Soul Studio")  # one writer per project (see soul_studio.project.lock)

@@ -21,6 +21,7 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QImage
 
 from engine.media import MediaError, load_audio, load_portrait
+from soul_studio.ui.gui_gc import GuiThreadCollector
 
 PEAKS_PER_SECOND = 200
 WAVEFORM_RATE = 8000
@@ -101,6 +102,7 @@ class MediaCache(QObject):
 
     def __init__(self, workers: int = 2, parent: QObject | None = None) -> None:
         super().__init__(parent)
+        GuiThreadCollector.hold_for(self)  # decoders allocate on worker threads
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="soul-media")
         self._frame_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="soul-frames")
         self._lock = threading.Lock()
