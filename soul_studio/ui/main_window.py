@@ -415,6 +415,7 @@ class MainWindow(QMainWindow):
         if shot_id:
             menu.insertMenu(menu.actions()[0], self.take_actions.menu(shot_id, menu, judge=self.timeline.view.judge()))
             menu.insertSeparator(menu.actions()[1])
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)  # one menu per right-click, gone when closed
         menu.popup(pos)  # type: ignore[arg-type]
         self._menu = menu
 

@@ -168,4 +168,5 @@ class TakeList(QTreeWidget):
         if item is None or self.shot_id is None:
             return
         self._menu_open = self.actions_.menu(self.shot_id, self, item.data(0, Qt.ItemDataRole.UserRole))
+        self._menu_open.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)  # gone when closed, not kept per click
         self._menu_open.popup(self.viewport().mapToGlobal(pos))

@@ -246,3 +246,37 @@ def test_split_keeps_the_picture_on_both_halves(qtbot, studio, portrait, line_au
     assert rgb[1] > 100  # not frame 0 (green 10)
     studio.actions["undo"].trigger()
     assert len(project.timeline_shots()) == 1 and take_in_use(project, project.shots[shot_id]) is not None
+
+
+def test_right_clicks_leave_no_menus_behind(qtbot, studio, portrait, line_audio):
+    from PySide6.QtCore import QCoreApplication, QEvent
+
+    shot_id = _drop_shot(studio, portrait, line_audio)
+    add_take(studio, shot_id, "draft", 40)
+    view = studio.timeline.view
+    studio.editor.select([shot_id])
+    takes = studio.inspector.takes
+
+    def menus() -> int:
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+        return len(studio.findChildren(QMenu))
+
+    def right_click_and_escape(open_menu) -> None:
+        open_menu()
+        qtbot.waitUntil(lambda: isinstance(QApplication.activePopupWidget(), QMenu), timeout=2000)
+        QTest.keyClick(QApplication.activePopupWidget(), Qt.Key.Key_Escape)
+        qtbot.waitUntil(lambda: QApplication.activePopupWidget() is None, timeout=2000)
+
+    def on_clip() -> None:
+        view.contextMenuEvent(_context_event(view, view.shot_rect(shot_id).center().toPoint()))
+
+    def on_take() -> None:
+        takes.customContextMenuRequested.emit(takes.visualItemRect(takes.topLevelItem(0)).center())
+
+    right_click_and_escape(on_clip)
+    right_click_and_escape(on_take)
+    settled = menus()
+    for _ in range(3):
+        right_click_and_escape(on_clip)
+        right_click_and_escape(on_take)
+    assert menus() == settled
