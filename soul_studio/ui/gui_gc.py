@@ -10,7 +10,9 @@ collector's own thresholds, so garbage is still freed at the usual pace.
 
 from __future__ import annotations
 
+import functools
 import gc
+import itertools
 import threading
 
 from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, QTimer, Signal
@@ -19,23 +21,23 @@ POLL_MS = 100
 
 
 class GuiThreadCollector(QObject):
-    """One per application (a child of it); counts its holders, collects on a timer."""
+    """One per application (a child of it); knows its holders, collects on a timer."""
 
-    _release_later = Signal()  # a holder destroyed off the GUI thread releases through the loop
+    _release_later = Signal(int)  # a holder destroyed off the GUI thread releases through the loop
     _timer_wanted = Signal(bool)  # the timer is started and stopped on the GUI thread only
 
     def __init__(self, app: QCoreApplication, poll_ms: int = POLL_MS) -> None:
         super().__init__(app)
         self.setObjectName("soul-gui-thread-collector")
-        self._holders = 0
-        self._count_lock = threading.Lock()
+        self._held: set[int] = set()
+        self._tokens = itertools.count(1)
+        self._lock = threading.Lock()
         self._was_enabled = gc.isenabled()
         self._timer = QTimer(self)
         self._timer.setInterval(poll_ms)
         self._timer.timeout.connect(self.collect_due)
         self._release_later.connect(self._release_now, Qt.ConnectionType.QueuedConnection)
         self._timer_wanted.connect(self._run_timer)
-        app.aboutToQuit.connect(self._quit)
 
     @classmethod
     def of(cls, app: QCoreApplication | None = None) -> GuiThreadCollector | None:
@@ -52,36 +54,40 @@ class GuiThreadCollector(QObject):
         collector = cls.of()
         if collector is None:
             return
-        collector.acquire()
+        token = collector.acquire()
         # direct: the slot never sees the dying object after its thread let go of it
-        owner.destroyed.connect(collector.release, Qt.ConnectionType.DirectConnection)
+        owner.destroyed.connect(functools.partial(collector.release, token), Qt.ConnectionType.DirectConnection)
 
     @property
     def holders(self) -> int:
-        return self._holders
+        return len(self._held)
 
-    def acquire(self) -> None:
-        with self._count_lock:
-            self._holders += 1
-            first = self._holders == 1
+    def acquire(self) -> int:
+        """Hold collection on the GUI thread; returns the token that :meth:`release` takes."""
+        with self._lock:
+            token = next(self._tokens)
+            first = not self._held
+            self._held.add(token)
             if first:
                 self._was_enabled = gc.isenabled()
                 gc.disable()
         if first:
             self._timer_wanted.emit(True)
+        return token
 
-    def release(self, *_args: object) -> None:
+    def release(self, token: int, *_args: object) -> None:
+        """Let go of ``token`` (once; a second release of it does nothing)."""
         if QThread.currentThread() is not self.thread():
-            self._release_later.emit()
+            self._release_later.emit(token)
             return
-        self._release_now()
+        self._release_now(token)
 
-    def _release_now(self) -> None:
-        with self._count_lock:
-            if self._holders == 0:
+    def _release_now(self, token: int) -> None:
+        with self._lock:
+            if token not in self._held:
                 return
-            self._holders -= 1
-            last = self._holders == 0
+            self._held.discard(token)
+            last = not self._held
         if last:
             self._timer_wanted.emit(False)
             gc.collect()  # what was left, here, before anyone else may collect again
@@ -89,9 +95,9 @@ class GuiThreadCollector(QObject):
                 gc.enable()
 
     def _run_timer(self, on: bool) -> None:
-        if on and self._holders:
+        if on and self._held:
             self._timer.start()
-        elif not on and not self._holders:
+        elif not on and not self._held:
             self._timer.stop()
 
     def collect_due(self) -> int:
@@ -103,7 +109,3 @@ class GuiThreadCollector(QObject):
         if counts[1] > thresholds[1]:
             generation = 2 if counts[2] > thresholds[2] else 1
         return gc.collect(generation)
-
-    def _quit(self) -> None:
-        while self._holders:
-            self.release()

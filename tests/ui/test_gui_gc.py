@@ -93,7 +93,7 @@ def test_a_holder_destroyed_on_another_thread_releases_through_the_gui_thread(qt
     _settle()
     collector = GuiThreadCollector.of()
     released_on: list[str] = []
-    collector._release_later.connect(lambda: released_on.append(threading.current_thread().name))
+    collector._release_later.connect(lambda _token: released_on.append(threading.current_thread().name))
 
     class Holder(QThread):
         def run(self) -> None:  # made and destroyed on this thread
@@ -108,3 +108,17 @@ def test_a_holder_destroyed_on_another_thread_releases_through_the_gui_thread(qt
     qtbot.waitUntil(lambda: collector.holders == base, timeout=2000)
     assert released_on  # it went through the queued signal, not a direct call off the GUI thread
     assert gc.isenabled() == (collector.holders == 0)
+
+
+def test_a_holder_let_go_twice_never_lets_go_of_another(qtbot):
+    _settle()
+    collector = GuiThreadCollector.of()
+    keeper = QObject()
+    GuiThreadCollector.hold_for(keeper)
+    token = collector.acquire()
+    collector.release(token)
+    collector.release(token)  # e.g. let go by hand and again when its owner goes
+    assert collector.holders == 1 and not gc.isenabled()
+    keeper.deleteLater()
+    qtbot.waitUntil(lambda: collector.holders == 0, timeout=2000)
+    assert gc.isenabled()
