@@ -94,6 +94,12 @@ class ModelsPage(QWidget):
         self.table.horizontalHeader().setSectionResizeMode(len(MODEL_COLUMNS) - 1, QHeaderView.ResizeMode.Stretch)
         self.table.itemSelectionChanged.connect(self._show_selected)
         layout.addWidget(self.table, 2)
+        self.problems_label = QLabel("")  # entries of models.json that could not be read (kept in the file)
+        self.problems_label.setObjectName("warning")
+        self.problems_label.setWordWrap(True)
+        self.problems_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.problems_label.hide()
+        layout.addWidget(self.problems_label)
         buttons = QHBoxLayout()
         self.add_button = QPushButton("Add…")
         self.add_button.clicked.connect(self._add_clicked)
@@ -137,6 +143,7 @@ class ModelsPage(QWidget):
             self.details.setPlainText(str(exc))
             self.registry = ModelRegistry(self.paths)
         self.registry_label.setText(str(self.registry.file))
+        self._show_problems(self.registry.problems)
         self.checks = {}
         for name in self.registry.names():
             entry = self.registry.get(name)
@@ -161,6 +168,18 @@ class ModelsPage(QWidget):
         else:
             self.details.appendPlainText("\nnot registered: fix the problems above")
         return check
+
+    def _show_problems(self, problems: list[str]) -> None:
+        """Entries the registry skipped: named here, so a hand-edited models.json can be fixed."""
+        if not problems:
+            self.problems_label.hide()
+            self.problems_label.setText("")
+            return
+        count = f"{len(problems)} entr{'y' if len(problems) == 1 else 'ies'}"
+        self.problems_label.setText(
+            f"⚠ {count} of models.json could not be read; they are kept in the file as they are. "
+            "Fix or remove them there, then reopen Preferences:\n" + "\n".join(f"• {p}" for p in problems))
+        self.problems_label.show()
 
     def remove_model(self, name: str) -> None:
         assert self.registry is not None

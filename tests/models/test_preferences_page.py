@@ -82,3 +82,27 @@ def test_first_run_dialog_registers_a_model_or_opens_the_demo(qtbot, tiny_soul, 
     qtbot.addWidget(other)
     other.demo_button.click()
     assert other.choice == "demo" and not needs_first_run(StudioPaths(tmp_path / "fresh"))
+
+
+def test_entries_the_registry_skipped_are_named_on_the_page_and_kept(qtbot, config_dir, tmp_path, adapter_folder):
+    import json
+
+    from soul_studio.ui.preferences_models import ModelsPage
+
+    bad = {"name": 5, "kind": "wan-ti2v-5b", "path": "/x"}
+    config_dir.mkdir(parents=True, exist_ok=True)
+    (config_dir / "models.json").write_text(json.dumps(
+        {"version": 1, "models": [bad, {"name": "good", "kind": "light-vae", "path": str(tmp_path)}]}))
+    page = ModelsPage(StudioPaths.default())
+    qtbot.addWidget(page)
+    page.show()
+    assert [cell(page.table, r, 0) for r in range(page.table.rowCount())] == ["good"]
+    assert page.problems_label.isVisible()
+    text = page.problems_label.text()
+    assert "1 entry of models.json could not be read" in text and "entry 1 skipped" in text
+    assert page.add_model("voice", "soul-adapter", adapter_folder).ok  # saving keeps the bad entry
+    assert bad in json.loads((config_dir / "models.json").read_text())["models"]
+    assert page.problems_label.isVisible()
+    (config_dir / "models.json").write_text(json.dumps({"version": 1, "models": []}))
+    page.refresh()
+    assert not page.problems_label.isVisible()
