@@ -23,7 +23,7 @@ from pathlib import Path
 from lxml import etree
 
 from engine.timebase import timecode_base
-from soul_studio.export.tracks import Item, Media, Tracks
+from soul_studio.export.tracks import Item, Media, Tracks, xml_document_text
 
 AUDIO_RATE, AUDIO_DEPTH = 48_000, 24
 
@@ -179,9 +179,7 @@ class _Writer:
 
 
 def fcp7_text(tracks: Tracks) -> str:
-    root = _Writer(tracks).document()
-    body = etree.tostring(root, encoding="unicode", pretty_print=True)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE xmeml>\n' + body
+    return xml_document_text(_Writer(tracks).document(), "xmeml")
 
 
 def write_fcp7(tracks: Tracks, path: Path) -> None:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from lxml import etree
 
-from soul_studio.export.tracks import Item, Media, Tracks
+from soul_studio.export.tracks import Item, Media, Tracks, xml_document_text
 
 VERSION = "1.8"
 REC709 = "1-1-1 (Rec. 709)"
@@ -176,9 +176,7 @@ class _Writer:
 
 def fcpxml_text(tracks: Tracks) -> str:
     """The FCPXML document of ``tracks`` as text (UTF-8 declared, DOCTYPE included)."""
-    root = _Writer(tracks).document()
-    body = etree.tostring(root, encoding="unicode", pretty_print=True)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE fcpxml>\n\n' + body
+    return xml_document_text(_Writer(tracks).document(), "fcpxml", gap="\n")
 
 
 def write_fcpxml(tracks: Tracks, path: Path) -> None:

@@ -180,29 +180,31 @@ def _place(track: otio.schema.Track, seg: Segment, link: MediaLink | None, rate:
            reel: str) -> tuple[otio.schema.Clip | None, int]:
     """The segment's clip on ``track``, after a gap where its media has not started yet (a head
     handle); returns the clip (None when the gap is all of it) and the frames of that gap."""
-    before = link.shown_from(seg)[0] if link is not None else 0
+    before, first = link.shown_from(seg) if link is not None else (0, seg.offset)
     after = link.after(seg) if link is not None else 0
     if before + after >= seg.length:
         track.append(otio.schema.Gap(source_range=_range(0, seg.length, rate)))
         return None, before
     if before:
         track.append(otio.schema.Gap(source_range=_range(0, before, rate)))
-    clip = _clip(seg, link, rate, base, relative, reel)
+    clip = _clip(seg, link, _range(first, seg.length - before - after, rate), base, relative, reel)
     track.append(clip)
     if after:
         track.append(otio.schema.Gap(source_range=_range(0, after, rate)))
     return clip, before
 
 
-def _clip(seg: Segment, link: MediaLink | None, rate: float, base: Path, relative: bool, reel: str) -> otio.schema.Clip:
+def _clip(seg: Segment, link: MediaLink | None, source: otio.opentime.TimeRange, base: Path, relative: bool,
+          reel: str) -> otio.schema.Clip:
+    """The clip showing ``source`` of the segment's media (the part of the shot its media covers)."""
     shot = seg.shot
     assert shot is not None
     meta = {"soul_studio": {"shot_id": shot.id, "text": shot.text, "take": seg.take.file if seg.take else None},
             "cmx_3600": {"reel": reel}}
     if link is None:
         ref: otio.core.MediaReference = otio.schema.MissingReference(name=seg.name)
-        source = _range(seg.offset, seg.length, rate)
         return otio.schema.Clip(name=seg.name, media_reference=ref, source_range=source, metadata=meta)
+    rate = source.duration.rate
     available = None
     if link.length is not None:
         available = _range(link.start, link.length, rate)
@@ -212,8 +214,6 @@ def _clip(seg: Segment, link: MediaLink | None, rate: float, base: Path, relativ
         "has_video": link.has_video, "has_audio": link.has_audio, "channels": link.channels,
         "width": link.width, "height": link.height, "still": link.still, "name": link.path.name,
     }
-    before, first = link.shown_from(seg)
-    source = _range(first, seg.length - before - link.after(seg), rate)
     return otio.schema.Clip(name=seg.name, media_reference=ref, source_range=source, metadata=meta)
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
 import opentimelineio as otio
+from lxml import etree
 
 from engine.timebase import fps_fraction, frames_to_timecode
 
@@ -158,3 +159,9 @@ def tracks_of(timeline: otio.schema.Timeline) -> Tracks:
         length=length, video=flatten(video, length), audio=[i for i in flatten(audio, length) if i.kind == "clip"],
         markers=markers, video_layers=video, audio_layers=audio,
     )
+
+
+def xml_document_text(root: etree._Element, doctype: str, gap: str = "") -> str:
+    """An XML timeline as editors write it: UTF-8 declaration, DOCTYPE (``gap`` after it), body."""
+    body = etree.tostring(root, encoding="unicode", pretty_print=True)
+    return f'<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE {doctype}>\n{gap}' + body
