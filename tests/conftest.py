@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from pathlib import Path
 
@@ -9,6 +10,16 @@ import numpy as np
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+@pytest.fixture(autouse=True)
+def _qt_cycles_collected_on_the_gui_thread(request: pytest.FixtureRequest):
+    """A test that used Qt leaves its reference cycles (a closed qasync loop's timers, wrappers of
+    its widgets) to this thread's collector, never to a worker thread of a later test, where
+    destroying a Qt object crashes the process."""
+    yield
+    if "qapp" in request.fixturenames:
+        gc.collect()
 
 
 def tone_bursts(duration: float, sample_rate: int = 48_000, bursts: list[tuple[float, float]] | None = None,

@@ -34,6 +34,7 @@ def run_studio(project_path: str | None, settings: StudioSettings | None = None)
     import qasync
     from PySide6.QtWidgets import QApplication
 
+    from soul_studio.ui.gui_gc import GuiThreadCollector
     from soul_studio.ui.main_window import MainWindow
     from soul_studio.ui.theme import apply_theme
 
@@ -41,6 +42,7 @@ def run_studio(project_path: str | None, settings: StudioSettings | None = None)
     app.setApplicationName("Soul Studio")
     app.setOrganizationName("SoulStudio")
     apply_theme(app)  # type: ignore[arg-type]
+    GuiThreadCollector.hold_for(app)  # the whole session: first-run dialog and the qasync loop too
     settings = settings or StudioSettings()
     if not project_path and os.environ.get("QT_QPA_PLATFORM") != "offscreen":
         project_path = _first_run(settings, project_path)

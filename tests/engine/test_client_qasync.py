@@ -37,3 +37,22 @@ def test_client_renders_and_cancels_under_qasync(qapp, tmp_path, make_job):
         loop.run_until_complete(main())
     finally:
         loop.close()
+
+
+def test_the_closed_loop_left_no_qt_object_for_another_thread_to_destroy(qapp):
+    """Runs right after the test above: its loop's Qt timers were freed on this thread when it ended."""
+    import gc
+
+    import shiboken6
+    from PySide6.QtCore import QObject
+
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        gc.collect()
+        left = [o for o in gc.garbage if isinstance(o, QObject) and shiboken6.isValid(o)
+                and shiboken6.ownedByPython(o)]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.collect()
+    assert not [type(o).__name__ for o in left]
