@@ -63,14 +63,18 @@ def _stamp() -> str:
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
 
 
+def _stamp_tail(kind: str) -> str:
+    return f".{kind}{'-' if kind else ''}{_stamp()}{PROJECT_SUFFIX}"
+
+
+def _stamped_stem(stem: str, kind: str) -> str:
+    """The stem as a stamped name keeps it (cut to leave room for the tail; stamps have one length)."""
+    return atomic.fit_name(stem, len(_stamp_tail(kind).encode()))
+
+
 def _stamped(stem: str, kind: str) -> str:
     """``STEM.KIND-STAMP.soulproj`` (``KIND`` empty: ``STEM.STAMP.soulproj``), short enough for any stem."""
-    tail = f".{kind}{'-' if kind else ''}{_stamp()}{PROJECT_SUFFIX}"
-    return atomic.fit_name(stem, len(tail.encode())) + tail
-
-
-def _backup_stem(path: Path) -> str:
-    return atomic.fit_name(path.stem, len(f".{_stamp()}{PROJECT_SUFFIX}"))
+    return _stamped_stem(stem, kind) + _stamp_tail(kind)
 
 
 def list_backups(path: str | os.PathLike[str]) -> list[Path]:
@@ -79,7 +83,7 @@ def list_backups(path: str | os.PathLike[str]) -> list[Path]:
     folder = backup_folder(p)
     if not folder.is_dir():
         return []
-    pattern = re.compile(re.escape(_backup_stem(p)) + r"\." + _STAMP + re.escape(PROJECT_SUFFIX))
+    pattern = re.compile(re.escape(_stamped_stem(p.stem, "")) + r"\." + _STAMP + re.escape(PROJECT_SUFFIX))
     return sorted(f for f in folder.iterdir() if pattern.fullmatch(f.name))
 
 
