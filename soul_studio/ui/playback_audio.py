@@ -35,11 +35,11 @@ def mix(project: Project, cache: MediaCache, start_frame: int, seconds: float) -
         shot = p.shot
         if dialogue_track(shot.character_id) not in audible:
             continue
+        s0 = frames_to_seconds(p.start, fps) + shot.handle_head  # the lines start after the silent head
+        stop = frames_to_seconds(p.end, fps) - shot.handle_tail
         for file, line_in, seconds in _lines(shot):
-            s0 = frames_to_seconds(p.start, fps) + shot.handle_head  # the line starts after the silent head
-            s1 = frames_to_seconds(p.end, fps) - shot.handle_tail
-            if seconds is not None:  # and stops at its out point (a frame's rounding is not more of the recording)
-                s1 = min(s1, s0 + seconds)
+            # each stops at its out point (a frame's rounding is not more of the recording)
+            s1 = stop if seconds is None else min(stop, s0 + seconds)
             if s1 <= t0 or s0 >= t0 + total:
                 continue
             _add(out, project, cache, file, s0, s1, line_in, t0)
